@@ -1,0 +1,1 @@
+"""Bundled data: MNIST digits, sample images, pretrained weights. Found via `engine.paths`."""
