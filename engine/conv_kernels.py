@@ -1,0 +1,303 @@
+"""Numba kernels for 2-D convolution: forward, grad_input, grad_weight, grad_bias.
+
+Every kernel reads a zero-padded input, so its loops run from 0 and LLVM can vectorise them
+(PERFORMANCE.md, pitfall 1). The 3x3 stride-1 kernels treat each padded plane as one flat row:
+output q (in input-row-stride coordinates) is sum_t w[t] * x[q + off_t] with the nine offsets
+{0, 1, 2, Wi, Wi+1, Wi+2, 2Wi, 2Wi+1, 2Wi+2}; the (kw - 1) columns that wrap around a row end are
+computed and dropped. Each prange iteration owns its slice of the output (race-free, and the
+same partition every run, so results are bit-identical between runs).
+
+Each kernel is a small parallel loop over tasks that calls a plain `_..._task` function: the
+heavy loops then compile once per dtype, shared by the parallel and the serial twin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import types
+from typing import NamedTuple
+
+import numpy as np
+
+from engine._jit import njit, pjit, prange
+
+BLOCK = 4  # output channels per task in the 3x3 forward kernel (weights padded to a multiple)
+TILE = 2048  # flat outputs per task: 4 accumulator rows of TILE floats stay in L1/L2
+LANES = 16  # flat loops run to a multiple of this (float32 AVX-512): no scalar remainder loop
+SLACK = 64  # elements the 3x3 kernels may read past the end of their input (see pad_buffer)
+
+
+# Below these sizes a layer runs the serial twins: waking the thread pool costs tens of
+# microseconds (more with OMP_WAIT_POLICY=PASSIVE) and lesson-sized inputs take less than that.
+SERIAL_BELOW_FLOPS = 2_000_000  # convolution: about 40 us on one core
+SERIAL_BELOW_ELEMENTS = 1 << 18  # pooling: input elements
+
+
+@contextlib.contextmanager
+def kernel_path(path: str):
+    """Run every conv/pool layer's "serial" or "parallel" kernels inside the block, whatever
+    the problem size (tests; warming up both versions)."""
+    global SERIAL_BELOW_FLOPS, SERIAL_BELOW_ELEMENTS
+    if path not in ("serial", "parallel"):
+        raise ValueError(f"kernel_path: expects 'serial' or 'parallel', got {path!r}")
+    saved = SERIAL_BELOW_FLOPS, SERIAL_BELOW_ELEMENTS
+    limit = 0 if path == "parallel" else float("inf")
+    SERIAL_BELOW_FLOPS = SERIAL_BELOW_ELEMENTS = limit
+    try:
+        yield
+    finally:
+        SERIAL_BELOW_FLOPS, SERIAL_BELOW_ELEMENTS = saved
+
+
+class Twin(NamedTuple):
+    """One kernel compiled twice; index with `small` (a bool): twin[small]."""
+
+    parallel: object  # thread pool: for real batches
+    serial: object  # no thread wake-up (tens of microseconds each): for lesson-sized inputs
+
+
+def twin(fn) -> Twin:
+    """Compile fn as a parallel and as a serial kernel (prange runs as range in the latter)."""
+    # A renamed copy, so the two compiled versions get separate on-disk cache entries.
+    serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial")
+    serial.__qualname__ = fn.__qualname__ + "_serial"
+    serial.__doc__ = fn.__doc__
+    return Twin(pjit(fn), njit(serial))
+
+
+@njit(inline="always")
+def _taps9(k):
+    # k: (9,) taps of one (out, in) channel pair, row-major
+    return k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8]
+
+
+@njit(inline="always")
+def _dot9(k, x0, x1, x2, x3, x4, x5, x6, x7, x8):
+    return (
+        k[0] * x0 + k[1] * x1 + k[2] * x2 + k[3] * x3 + k[4] * x4
+        + k[5] * x5 + k[6] * x6 + k[7] * x7 + k[8] * x8
+    )  # fmt: skip
+
+
+@njit(inline="always")
+def _axpy9(s, u, x0, x1, x2, x3, x4, x5, x6, x7, x8):
+    return (
+        s[0] + u * x0, s[1] + u * x1, s[2] + u * x2, s[3] + u * x3, s[4] + u * x4,
+        s[5] + u * x5, s[6] + u * x6, s[7] + u * x7, s[8] + u * x8,
+    )  # fmt: skip
+
+
+def pad_buffer(shape: tuple, dtype) -> np.ndarray:
+    """A zeroed (N, C, H, W) array followed by SLACK spare elements, for the 3x3 kernels.
+
+    Their flat loops are rounded up to LANES and so read up to LANES - 1 elements past a
+    plane's end: the next plane's (harmless: those outputs are dropped) or, after the last
+    plane, the slack.
+    """
+    size = int(np.prod(shape))
+    return np.zeros(size + SLACK, dtype=dtype)[:size].reshape(shape)
+
+
+@twin
+def pad_into_kernel(x, dst, top, left):
+    """Copy x (N, C, H, W) into dst at (top, left); dst's border is left as it is (zeros)."""
+    N, C, H, W = x.shape
+    for task in prange(N * C):
+        n, c = task // C, task % C
+        for h in range(H):
+            dst[n, c, top + h, left : left + W] = x[n, c, h]
+
+
+@njit
+def _forward_3x3_task(planes, wpk, bias, out, n, c0, q0, T, span, base, Wi):
+    # out[n, c0:c0+4] at flat positions q0..q0+T of the (Hout x Wi) output grid
+    m = min(T, span - q0)
+    m_up = (m + LANES - 1) // LANES * LANES  # T is a multiple of LANES
+    acc = np.empty((BLOCK, T), dtype=out.dtype)  # (4, T) sums for this task
+    for c in range(BLOCK):
+        acc[c, :] = bias[c0 + c]
+    a0, a1, a2, a3 = acc[0], acc[1], acc[2], acc[3]
+    for ci in range(planes.shape[1]):
+        r0 = planes[n, ci, base + q0 :]
+        r1 = r0[Wi:]
+        r2 = r0[2 * Wi :]
+        k0, k1 = _taps9(wpk[c0, ci]), _taps9(wpk[c0 + 1, ci])
+        k2, k3 = _taps9(wpk[c0 + 2, ci]), _taps9(wpk[c0 + 3, ci])
+        for q in range(m_up):
+            x0, x1, x2 = r0[q], r0[q + 1], r0[q + 2]
+            x3, x4, x5 = r1[q], r1[q + 1], r1[q + 2]
+            x6, x7, x8 = r2[q], r2[q + 1], r2[q + 2]
+            a0[q] += _dot9(k0, x0, x1, x2, x3, x4, x5, x6, x7, x8)
+            a1[q] += _dot9(k1, x0, x1, x2, x3, x4, x5, x6, x7, x8)
+            a2[q] += _dot9(k2, x0, x1, x2, x3, x4, x5, x6, x7, x8)
+            a3[q] += _dot9(k3, x0, x1, x2, x3, x4, x5, x6, x7, x8)
+    # Scatter back to (oh, ow), dropping the wrap-around columns.
+    Wout = out.shape[3]
+    for oh in range(q0 // Wi, (q0 + m - 1) // Wi + 1):
+        lo, hi = max(oh * Wi, q0), min(oh * Wi + Wout, q0 + m)
+        for c in range(min(BLOCK, out.shape[1] - c0) if hi > lo else 0):
+            out[n, c0 + c, oh, lo - oh * Wi : hi - oh * Wi] = acc[c, lo - q0 : hi - q0]
+
+
+@twin
+def conv2d_forward_3x3_kernel(xp, wpk, bias, out, oy0, ox0):
+    """out = bias + 3x3 stride-1 correlation of xp, read from (oy0, ox0); wpk (Cpad, Cin, 9)."""
+    N, Cin, Hi, Wi = xp.shape
+    nblk = wpk.shape[0] // BLOCK
+    span = (out.shape[2] - 1) * Wi + out.shape[3]  # flat outputs, wrap-around included
+    ntile = (span + TILE - 1) // TILE
+    T = ((span + ntile - 1) // ntile + LANES - 1) // LANES * LANES
+    planes = xp.reshape(N, Cin, Hi * Wi)
+    for task in prange(N * nblk * ntile):
+        n, rest = task // (nblk * ntile), task % (nblk * ntile)
+        c0, q0 = (rest // ntile) * BLOCK, (rest % ntile) * T
+        _forward_3x3_task(planes, wpk, bias, out, n, c0, q0, T, span, oy0 * Wi + ox0, Wi)
+
+
+@njit
+def _forward_task(xp, w, bias, out, sh, sw, n, co):
+    o = out[n, co]  # (Hout, Wout)
+    o[:, :] = bias[co]
+    kh, kw = w.shape[2], w.shape[3]
+    for ci in range(xp.shape[1]):
+        for i in range(kh):
+            for j in range(kw):
+                wv = w[co, ci, i, j]
+                for oh in range(o.shape[0]):
+                    orow = o[oh]
+                    xr = xp[n, ci, oh * sh + i, j:]
+                    if sw == 1:
+                        for ow in range(o.shape[1]):
+                            orow[ow] += wv * xr[ow]
+                    else:
+                        for ow in range(o.shape[1]):
+                            orow[ow] += wv * xr[ow * sw]
+
+
+@twin
+def conv2d_forward_kernel(xp, w, bias, out, sh, sw):
+    """out = bias + correlation of the padded input xp with w (any kernel size and stride)."""
+    N, Cout = out.shape[0], out.shape[1]
+    for task in prange(N * Cout):
+        _forward_task(xp, w, bias, out, sh, sw, task // Cout, task % Cout)
+
+
+@njit
+def _grad_input_task(grad_out, w, sh, sw, ph, pw, grad_input, n, ci):
+    H, W = grad_input.shape[2], grad_input.shape[3]
+    gp = np.zeros((H + 2 * ph, W + 2 * pw), dtype=grad_input.dtype)  # padded plane
+    Wout = grad_out.shape[3]
+    for co in range(grad_out.shape[1]):
+        for i in range(w.shape[2]):
+            for j in range(w.shape[3]):
+                wv = w[co, ci, i, j]
+                for oh in range(grad_out.shape[2]):
+                    gr = grad_out[n, co, oh]
+                    dst = gp[oh * sh + i, j:]
+                    if sw == 1:
+                        for ow in range(Wout):
+                            dst[ow] += wv * gr[ow]
+                    else:
+                        for ow in range(Wout):
+                            dst[ow * sw] += wv * gr[ow]
+    grad_input[n, ci] = gp[ph : ph + H, pw : pw + W]
+
+
+@twin
+def conv2d_grad_input_kernel(grad_out, w, sh, sw, ph, pw, grad_input):
+    """grad_input = the transpose of the correlation applied to grad_out (any size and stride)."""
+    N, Cin = grad_input.shape[0], grad_input.shape[1]
+    for task in prange(N * Cin):
+        _grad_input_task(grad_out, w, sh, sw, ph, pw, grad_input, task // Cin, task % Cin)
+
+
+@njit
+def _grad_weight_3x3_task(planes, grad_out, grad_weight, c0, Wp):
+    N, Cin = planes.shape[0], planes.shape[1]
+    Cout, Hout, Wout = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
+    span = ((Hout - 1) * Wp + Wout + LANES - 1) // LANES * LANES  # the tail of g stays 0
+    zero = grad_weight.dtype.type(0)
+    pair = c0 + 1 < Cout  # an odd last channel pairs with a row of zeros
+    # grad_out rows laid out with the input's row stride; the wrap-around columns stay 0
+    g = np.zeros((2, span), dtype=grad_weight.dtype)
+    g0, g1 = g[0], g[1]
+    acc = np.zeros((2, Cin, 9), dtype=grad_weight.dtype)
+    for n in range(N):
+        for oh in range(Hout):
+            g0[oh * Wp : oh * Wp + Wout] = grad_out[n, c0, oh]
+            if pair:
+                g1[oh * Wp : oh * Wp + Wout] = grad_out[n, c0 + 1, oh]
+        for ci in range(Cin):
+            r0 = planes[n, ci]
+            r1 = r0[Wp:]
+            r2 = r0[2 * Wp :]
+            s = (zero, zero, zero, zero, zero, zero, zero, zero, zero)
+            t = (zero, zero, zero, zero, zero, zero, zero, zero, zero)
+            for q in range(span):
+                x0, x1, x2 = r0[q], r0[q + 1], r0[q + 2]
+                x3, x4, x5 = r1[q], r1[q + 1], r1[q + 2]
+                x6, x7, x8 = r2[q], r2[q + 1], r2[q + 2]
+                s = _axpy9(s, g0[q], x0, x1, x2, x3, x4, x5, x6, x7, x8)
+                t = _axpy9(t, g1[q], x0, x1, x2, x3, x4, x5, x6, x7, x8)
+            for k in range(9):
+                acc[0, ci, k] += s[k]
+                acc[1, ci, k] += t[k]
+    for c in range(2 if pair else 1):
+        for ci in range(Cin):
+            for k in range(9):
+                grad_weight[c0 + c, ci, k // 3, k % 3] += acc[c, ci, k]
+
+
+@twin
+def conv2d_grad_weight_3x3_kernel(xp, grad_out, grad_weight):
+    """grad_weight += 3x3 stride-1 correlation of xp with grad_out, summed over the batch."""
+    N, Cin, Hp, Wp = xp.shape
+    planes = xp.reshape(N, Cin, Hp * Wp)
+    for blk in prange((grad_out.shape[1] + 1) // 2):  # a task owns output channels 2b, 2b+1
+        _grad_weight_3x3_task(planes, grad_out, grad_weight, 2 * blk, Wp)
+
+
+@njit
+def _grad_weight_task(xp, grad_out, sh, sw, grad_weight, co):
+    Hout, Wout = grad_out.shape[2], grad_out.shape[3]
+    for ci in range(xp.shape[1]):
+        for i in range(grad_weight.shape[2]):
+            for j in range(grad_weight.shape[3]):
+                s = grad_weight.dtype.type(0)
+                for n in range(xp.shape[0]):
+                    for oh in range(Hout):
+                        gr = grad_out[n, co, oh]
+                        xr = xp[n, ci, oh * sh + i, j:]
+                        if sw == 1:
+                            for ow in range(Wout):
+                                s += gr[ow] * xr[ow]
+                        else:
+                            for ow in range(Wout):
+                                s += gr[ow] * xr[ow * sw]
+                grad_weight[co, ci, i, j] += s
+
+
+@twin
+def conv2d_grad_weight_kernel(xp, grad_out, sh, sw, grad_weight):
+    """grad_weight += correlation of xp with grad_out over the batch (any size and stride)."""
+    for co in prange(grad_weight.shape[0]):
+        _grad_weight_task(xp, grad_out, sh, sw, grad_weight, co)
+
+
+@njit
+def _grad_bias_task(planes, grad_bias, c):
+    s = grad_bias.dtype.type(0)
+    for n in range(planes.shape[0]):
+        p = planes[n, c]
+        for q in range(p.shape[0]):
+            s += p[q]
+    grad_bias[c] += s
+
+
+@twin
+def conv2d_grad_bias_kernel(grad_out, grad_bias):
+    """grad_bias += grad_out summed over batch and space."""
+    N, C, H, W = grad_out.shape
+    planes = grad_out.reshape(N, C, H * W)
+    for c in prange(C):
+        _grad_bias_task(planes, grad_bias, c)

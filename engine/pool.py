@@ -1,0 +1,182 @@
+"""2-D pooling: MaxPool2d and AvgPool2d (no padding; stride defaults to the kernel size).
+
+Max: out = the largest value in each window; backward routes grad_out to that one input
+(ties: the first maximum in row-major window order wins, so the choice never depends on
+threads). Average: out = the window's mean; backward spreads grad_out / (kh * kw) over it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine import conv_kernels
+from engine._jit import prange
+from engine.conv import Window2d
+from engine.conv_kernels import twin
+
+
+@twin
+def maxpool2d_forward_kernel(x, kh, kw, sh, sw, out, argmax):
+    """out = window maxima of x (N, C, H, W); argmax = each winner's index in its H*W plane."""
+    N, C, H, W = x.shape
+    Hout, Wout = out.shape[2], out.shape[3]
+    for task in prange(N * C):
+        n, c = task // C, task % C
+        plane = x[n, c]
+        for oh in range(Hout):
+            for ow in range(Wout):
+                h0, w0 = oh * sh, ow * sw
+                best = plane[h0, w0]
+                where = h0 * W + w0
+                for i in range(kh):
+                    for j in range(kw):
+                        v = plane[h0 + i, w0 + j]
+                        if v > best:  # strict: an equal later value does not take over
+                            best = v
+                            where = (h0 + i) * W + w0 + j
+                out[n, c, oh, ow] = best
+                argmax[n, c, oh, ow] = where
+
+
+@twin
+def maxpool2d_backward_kernel(grad_out, argmax, grad_input):
+    """grad_input = grad_out routed to each window's winner (summed where windows overlap)."""
+    N, C, H, W = grad_input.shape
+    Hout, Wout = grad_out.shape[2], grad_out.shape[3]
+    flat = grad_input.reshape(N, C, H * W)
+    for task in prange(N * C):
+        n, c = task // C, task % C
+        dst = flat[n, c]  # this task's plane
+        dst[:] = 0
+        for oh in range(Hout):
+            for ow in range(Wout):
+                dst[argmax[n, c, oh, ow]] += grad_out[n, c, oh, ow]
+
+
+@twin
+def avgpool2d_forward_kernel(x, kh, kw, sh, sw, out):
+    """out = window means of x (N, C, H, W)."""
+    N, C = x.shape[0], x.shape[1]
+    Hout, Wout = out.shape[2], out.shape[3]
+    scale = out.dtype.type(1.0 / (kh * kw))
+    for task in prange(N * C):
+        n, c = task // C, task % C
+        plane = x[n, c]
+        for oh in range(Hout):
+            for ow in range(Wout):
+                h0, w0 = oh * sh, ow * sw
+                s = out.dtype.type(0)
+                for i in range(kh):
+                    for j in range(kw):
+                        s += plane[h0 + i, w0 + j]
+                out[n, c, oh, ow] = s * scale
+
+
+@twin
+def avgpool2d_backward_kernel(grad_out, kh, kw, sh, sw, grad_input):
+    """grad_input = grad_out / (kh * kw) spread over each window (summed where they overlap)."""
+    N, C = grad_input.shape[0], grad_input.shape[1]
+    Hout, Wout = grad_out.shape[2], grad_out.shape[3]
+    scale = grad_input.dtype.type(1.0 / (kh * kw))
+    for task in prange(N * C):
+        n, c = task // C, task % C
+        dst = grad_input[n, c]  # this task's plane
+        dst[:, :] = 0
+        for oh in range(Hout):
+            for ow in range(Wout):
+                g = grad_out[n, c, oh, ow] * scale
+                h0, w0 = oh * sh, ow * sw
+                for i in range(kh):
+                    for j in range(kw):
+                        dst[h0 + i, w0 + j] += g
+
+
+class _Pool2d(Window2d):
+    """Validation, shapes and spec shared by the two pools."""
+
+    padded = False
+
+    def __init__(self, kernel_size, stride=None):
+        kind = type(self).__name__
+        self._raw_name = f"{kind}(k={kernel_size}, s={stride})"
+        self._setup(kernel_size, kernel_size if stride is None else stride, 0)
+        self._in_shape = None  # (N, C, H, W) of the last forward
+        self._dtype = np.dtype(np.float32)
+
+    @property
+    def name(self) -> str:
+        """The layer as shown in messages, e.g. 'MaxPool2d(k=2, s=2)'."""
+        k, s = self.kernel_size, self.stride
+        show = [v[0] if v[0] == v[1] else v for v in (k, s)]
+        return f"{type(self).__name__}(k={show[0]}, s={show[1]})"
+
+    def spec(self) -> dict:
+        k, s = self.kernel_size, self.stride
+        return {
+            "type": type(self).__name__,
+            "kernel_size": k[0] if k[0] == k[1] else k,
+            "stride": s[0] if s[0] == s[1] else s,
+        }
+
+    def output_shape(self, in_shape) -> tuple[int, int, int]:
+        """Per-sample output shape (C, H_out, W_out); ValueError if impossible."""
+        h_out, w_out = self._out_hw(in_shape, None)
+        return int(in_shape[0]), h_out, w_out
+
+    def _prepare(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Validated contiguous float x, an empty output, and whether to run serially."""
+        x = np.asarray(x)
+        h_out, w_out = self._check_batch(x, None)
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.dtype(np.float32)
+        x = np.ascontiguousarray(x, dtype=dtype)
+        self._in_shape, self._dtype = x.shape, dtype
+        out = np.empty((x.shape[0], x.shape[1], h_out, w_out), dtype=dtype)
+        return x, out, x.size < conv_kernels.SERIAL_BELOW_ELEMENTS
+
+    def _grad(self, grad_out: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Validated contiguous grad_out, an empty grad_input, and whether to run serially."""
+        if self._in_shape is None:
+            raise RuntimeError(f"{self.name}: backward called before forward")
+        N, C, H, W = self._in_shape
+        expected = (N, *self.output_shape((C, H, W)))
+        grad_out = np.ascontiguousarray(grad_out, dtype=self._dtype)
+        if grad_out.shape != expected:
+            raise ValueError(f"{self.name}: grad_out has shape {grad_out.shape}, not {expected}")
+        grad_input = np.empty(self._in_shape, dtype=self._dtype)
+        return grad_out, grad_input, grad_input.size < conv_kernels.SERIAL_BELOW_ELEMENTS
+
+
+class MaxPool2d(_Pool2d):
+    """Max pooling over k x k windows; remembers each window's winner for backward."""
+
+    argmax: np.ndarray | None = None  # set by forward
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """y = window maxima; x (N, C, H, W) -> (N, C, H_out, W_out); sets self.argmax."""
+        x, out, small = self._prepare(x)
+        # (N, C, H_out, W_out): index of each window's winner in its flattened H*W input plane
+        self.argmax = np.empty(out.shape, dtype=np.int64)
+        maxpool2d_forward_kernel[small](x, *self.kernel_size, *self.stride, out, self.argmax)
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """grad_input: each grad_out element goes to its window's winner."""
+        grad_out, grad_input, small = self._grad(grad_out)
+        maxpool2d_backward_kernel[small](grad_out, self.argmax, grad_input)
+        return grad_input
+
+
+class AvgPool2d(_Pool2d):
+    """Average pooling over k x k windows."""
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """y = window means; x (N, C, H, W) -> (N, C, H_out, W_out)."""
+        x, out, small = self._prepare(x)
+        avgpool2d_forward_kernel[small](x, *self.kernel_size, *self.stride, out)
+        return out
+
+    def backward(self, grad_out: np.ndarray) -> np.ndarray:
+        """grad_input: each grad_out element spread evenly over its window."""
+        grad_out, grad_input, small = self._grad(grad_out)
+        avgpool2d_backward_kernel[small](grad_out, *self.kernel_size, *self.stride, grad_input)
+        return grad_input

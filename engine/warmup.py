@@ -1,0 +1,55 @@
+"""Compile (or load from cache) every Numba kernel up front, reporting progress as it goes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+# Each entry runs one layer forward and backward on a tiny float32 input, which compiles the
+# kernels that layer uses for the shapes the presets need (3x3 same-padding, strided, 1x1, pools).
+ProgressFn = Callable[[int, int, str], None]
+
+
+def _cases():
+    from engine.conv import Conv2d
+    from engine.pool import AvgPool2d, MaxPool2d
+
+    return [
+        ("conv 3x3 padding 1", Conv2d(1, 2, 3, padding=1), (1, 1, 6, 6)),
+        ("conv 3x3", Conv2d(2, 2, 3), (1, 2, 6, 6)),
+        ("conv 3x3 stride 2", Conv2d(2, 2, 3, stride=2, padding=1), (1, 2, 6, 6)),
+        ("conv 1x1 stride 2", Conv2d(2, 3, 1, stride=2), (1, 2, 6, 6)),
+        ("conv 5x5", Conv2d(1, 2, 5, padding=2), (1, 1, 6, 6)),
+        ("max-pool 2x2", MaxPool2d(2), (1, 2, 6, 6)),
+        ("avg-pool 2x2", AvgPool2d(2), (1, 2, 6, 6)),
+    ]
+
+
+def warmup(
+    progress: ProgressFn | None = None, dtypes=(np.float32,), paths=("serial", "parallel")
+) -> int:
+    """Run every kernel once per dtype and path so later calls are fast; returns the count.
+
+    Each kernel exists as a serial twin (lesson-sized inputs) and a parallel one (batches);
+    both are compiled, or loaded from Numba's cache, here rather than on the first batch.
+    """
+    from engine.conv_kernels import kernel_path
+
+    cases = _cases()
+    total = len(cases) * len(dtypes) * len(paths)
+    done = 0
+    for path in paths:
+        for dtype in dtypes:
+            for name, layer, shape in cases:
+                if progress is not None:
+                    progress(done, total, f"{name} ({path}, {np.dtype(dtype).name})")
+                layer.to(dtype)
+                x = np.ones(shape, dtype=dtype)
+                with kernel_path(path):
+                    y = layer.forward(x)
+                    layer.backward(np.ones_like(y))
+                done += 1
+    if progress is not None:
+        progress(done, total, "done")
+    return total
