@@ -1,0 +1,172 @@
+"""Checkpoints: round trips, atomic saves, and every kind of bad file leaves the model alone."""
+
+import os
+
+import numpy as np
+import pytest
+
+import engine.checkpoint as ckpt
+from engine.checkpoint import CheckpointError, load, load_into, save
+from engine.module import manual_seed, rng
+from engine.presets import build_preset
+
+
+def params_of(model):
+    return [p.value.copy() for p in model.parameters()]
+
+
+def same(a, b):
+    return len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+@pytest.fixture
+def lenet():
+    manual_seed(0)
+    return build_preset("lenet").model
+
+
+@pytest.fixture
+def saved(tmp_path, lenet):
+    path = tmp_path / "lenet.npz"
+    save(path, lenet, (1, 28, 28), meta={"epoch": 3, "note": "test"})
+    return path
+
+
+def test_round_trip(saved, lenet):
+    model, shape, meta = load(saved)
+    assert shape == (1, 28, 28) and meta == {"epoch": 3, "note": "test"}
+    assert model.spec() == lenet.spec()
+    assert same(params_of(model), params_of(lenet))
+    x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)
+    assert np.array_equal(model.forward(x), lenet.forward(x))
+    assert [f.name for f in saved.parent.iterdir()] == ["lenet.npz"]  # no temp files left
+
+
+def test_load_into_copies_parameters_in_place(saved, lenet):
+    manual_seed(99)
+    other = build_preset("lenet").model
+    arrays = [p.value for p in other.parameters()]
+    other.parameters()[0].grad[...] = 1
+    shape, meta = load_into(other, saved)
+    assert shape == (1, 28, 28) and meta["epoch"] == 3
+    assert same(params_of(other), params_of(lenet))
+    assert all(p.value is a for p, a in zip(other.parameters(), arrays, strict=True))
+    assert not other.parameters()[0].grad.any()
+
+
+def test_resnet_and_float64_round_trip(tmp_path):
+    manual_seed(2)
+    model = build_preset("resnet").model.to(np.float64)
+    save(tmp_path / "r.ckpt", model, (1, 28, 28))
+    again, _, meta = load(tmp_path / "r.ckpt")
+    assert meta == {} and again.parameters()[0].value.dtype == np.float64
+    assert same(params_of(again), params_of(model))
+
+
+def test_loading_does_not_shift_the_engine_rng(saved):
+    manual_seed(4)
+    state = rng().bit_generator.state
+    load(saved)
+    assert rng().bit_generator.state == state
+
+
+def test_a_save_failing_midway_keeps_the_old_file_and_the_model(saved, lenet, monkeypatch):
+    original, before = saved.read_bytes(), params_of(lenet)
+    real_savez = np.savez
+
+    def half_then_fail(f, **arrays):
+        real_savez(f, **arrays)
+        f.truncate(100)  # a partial write...
+        raise OSError(28, "No space left on device")  # ...then the disk is full
+
+    monkeypatch.setattr(ckpt.np, "savez", half_then_fail)
+    lenet.parameters()[0].value[...] = 5.0  # a newer model state that fails to save
+    newer = params_of(lenet)
+    with pytest.raises(CheckpointError, match=r"lenet\.npz.*No space left on device"):
+        save(saved, lenet, (1, 28, 28))
+    monkeypatch.undo()
+    assert saved.read_bytes() == original
+    assert [f.name for f in saved.parent.iterdir()] == ["lenet.npz"]  # temp file removed
+    assert same(params_of(lenet), newer)  # saving never touches the model
+    assert same(params_of(load(saved)[0]), before)  # the file still holds the old state
+
+
+def test_save_rejects_bad_arguments_without_writing(tmp_path, lenet):
+    path = tmp_path / "x.npz"
+    with pytest.raises(CheckpointError, match=r"x\.npz.*input shape \(3, 28, 28\)"):
+        save(path, lenet, (3, 28, 28))
+    with pytest.raises(CheckpointError, match="JSON"):
+        save(path, lenet, (1, 28, 28), meta={"f": object()})
+    lenet.parameters()[2].value[0, 0, 0, 0] = np.nan
+    with pytest.raises(CheckpointError, match=r"3\.weight.*NaN"):
+        save(path, lenet, (1, 28, 28))
+    with pytest.raises(CheckpointError, match="could not save"):
+        save(tmp_path / "missing-dir" / "x.npz", build_preset("article").model, (1, 5, 5))
+    assert list(tmp_path.iterdir()) == []
+
+
+def bad_files(tmp_path, saved):
+    """(path, expected message) for each kind of bad file."""
+    data = saved.read_bytes()
+    cases = {}
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    cases["truncated.npz"] = "truncated or corrupt"
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # inside a parameter's bytes: the zip CRC catches it
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+    cases["flipped.npz"] = "truncated or corrupt"
+    (tmp_path / "notes.txt").write_text("hello")
+    cases["notes.txt"] = r"not a checkpoint \(not an \.npz archive\)"
+    (tmp_path / "empty.npz").write_bytes(b"")
+    cases["empty.npz"] = "empty file"
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    cases["other.npz"] = "not a cnn-tui checkpoint"
+    cases["absent.npz"] = "no such file"
+    (tmp_path / "folder.npz").mkdir()
+    cases["folder.npz"] = "is a directory"
+    manual_seed(1)
+    save(tmp_path / "resnet.npz", build_preset("resnet").model, (1, 28, 28))
+    cases["resnet.npz"] = (
+        r"does not match this model: model\.layers\[2\]\.type: 'Residual' in the file, "
+        r"'MaxPool2d' in the model"
+    )
+    return [(tmp_path / name, match) for name, match in cases.items()]
+
+
+def test_bad_files_name_file_and_problem_and_change_nothing(tmp_path, saved):
+    manual_seed(5)
+    model = build_preset("lenet").model
+    before = params_of(model)
+    for path, match in bad_files(tmp_path, saved):
+        with pytest.raises(CheckpointError, match=match) as info:
+            load_into(model, path)
+        assert str(path) in str(info.value)
+        assert same(params_of(model), before)
+        if path.name != "resnet.npz":  # resnet.npz is a fine checkpoint of another model
+            with pytest.raises(CheckpointError, match=match):
+                load(path)
+    assert saved.exists() and len(saved.read_bytes()) > 1000
+
+
+def test_a_tampered_parameter_shape_is_named(tmp_path, saved):
+    with np.load(saved) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["p0"] = np.zeros((8, 1, 5, 5), np.float32)
+    np.savez(tmp_path / "tampered.npz", **arrays)
+    manual_seed(5)
+    model = build_preset("lenet").model
+    before = params_of(model)
+    with pytest.raises(CheckpointError, match=r"tampered\.npz.*0\.weight.*\(8, 1, 5, 5\)"):
+        load_into(model, tmp_path / "tampered.npz")
+    with pytest.raises(CheckpointError, match=r"0\.weight.*\(8, 1, 3, 3\)"):
+        load(tmp_path / "tampered.npz")
+    assert same(params_of(model), before)
+    del arrays["p5"]
+    np.savez(tmp_path / "short.npz", **arrays)
+    with pytest.raises(CheckpointError, match="5 parameters, the model has 6"):
+        load(tmp_path / "short.npz")
+
+
+def test_checkpoint_error_is_a_value_error():
+    assert issubclass(CheckpointError, ValueError)
+    assert os.path.basename(ckpt.__file__) == "checkpoint.py"
