@@ -1,0 +1,270 @@
+"""The `cnn-tui` command: the app with no arguments, or headless `train` and `predict`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+# Headless commands import the engine lazily and never Textual: `cnn-tui --help` stays instant.
+USAGE_EXIT = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line naming the problem (argparse's default prints the whole usage first)."""
+        self.exit(USAGE_EXIT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _number(lo: float, hi: float | None = None, lo_open: bool = False):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        too_low = value <= lo if lo_open else value < lo
+        if not math.isfinite(value) or too_low or (hi is not None and value >= hi):
+            bound = f"> {lo}" if lo_open else f">= {lo}"
+            raise argparse.ArgumentTypeError(
+                f"{text} must be {bound}" + (f" and < {hi}" if hi is not None else "")
+            )
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (no engine import)."""
+    parser = _Parser(
+        prog="cnn-tui",
+        description="The math of convolutional neural networks, live in a terminal. "
+        "With no command, starts the app.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    train = sub.add_parser(
+        "train",
+        help="train a preset on the 8,000 training digits, report held-out accuracy",
+        description="Train on the first 8,000 bundled MNIST digits; accuracy is measured on "
+        "the last 2,000, which training never sees.",
+    )
+    add = train.add_argument
+    add("--preset", default="lenet", help="model preset: lenet or resnet (default: lenet)")
+    add("--epochs", type=_positive_int, help="passes over the 8,000 digits (default: 8)")
+    add("--optimizer", choices=("adam", "sgd", "momentum"), help="(default: momentum)")
+    add(
+        "--lr",
+        type=_number(0.0, lo_open=True),
+        help="learning rate (default: 0.05 momentum, 0.1 sgd, 0.002 adam), cosine-decayed",
+    )
+    add("--momentum", type=_number(0.0, 1.0), help="for --optimizer momentum (default: 0.9)")
+    add("--batch-size", type=_positive_int, help="mini-batch size (default: 32)")
+    add("--seed", type=int, help="same seed, same curve (default: 0)")
+    add("--weight-decay", type=_number(0.0), help="L2 coefficient (default: 0)")
+    add("--dropout", type=_number(0.0, 1.0), help="dropout before the head (default: 0)")
+    add("--schedule", choices=("cosine", "constant"), help="learning rate (default: cosine)")
+    add("--max-steps", type=_positive_int, help="stop after this many steps")
+    add("--out", "-o", type=Path, help="write the trained model here (.npz)")
+    predict = sub.add_parser(
+        "predict",
+        help="classify an image file with a trained model",
+        description="Print the probability of each class for IMAGE (PNG, JPEG, BMP, GIF, WebP).",
+    )
+    predict.add_argument("image", type=Path, help="the picture of a digit")
+    predict.add_argument(
+        "--model", type=Path, help="checkpoint from `cnn-tui train` (default: shipped lenet)"
+    )
+    polarity = predict.add_mutually_exclusive_group()
+    polarity.add_argument(
+        "--invert",
+        dest="invert",
+        action="store_true",
+        default=None,
+        help="force dark-on-light inversion",
+    )
+    polarity.add_argument(
+        "--no-invert",
+        dest="invert",
+        action="store_false",
+        help="never invert (the default decides from the border)",
+    )
+    return parser
+
+
+def _launch_app() -> int:
+    from tui.app import CnnTuiApp  # the only Textual import, kept off the headless paths
+
+    CnnTuiApp().run()
+    return 0
+
+
+def _bar(p, width: int = 24) -> str:
+    done = round(width * p.fraction)
+    return (
+        f"epoch {p.epoch}/{p.epochs} [{'#' * done}{'.' * (width - done)}] {100 * p.fraction:3.0f}%"
+        f" loss {p.epoch_loss:.4f} acc {100 * p.epoch_accuracy:5.1f}%"
+        f" {p.images_per_s:,.0f} img/s ETA {p.eta_s:.0f}s"
+    )
+
+
+def _epoch_line(p) -> str:
+    held = f" held-out {100 * p.evaluation.accuracy:.2f}%" if p.evaluation else ""
+    return (
+        f"epoch {p.epoch}/{p.epochs} step {p.step}/{p.total_steps} loss {p.epoch_loss:.4f}"
+        f" acc {100 * p.epoch_accuracy:.2f}%{held} {p.images_per_s:,.0f} img/s {p.elapsed_s:.1f}s"
+    )
+
+
+def _check_out(out: Path | None) -> None:
+    if out is None:
+        return
+    if out.is_dir():
+        raise CliError(f"--out {out}: is a directory; give a file name like lenet.npz")
+    if not out.parent.is_dir():
+        raise CliError(f"--out {out}: directory {out.parent} does not exist")
+
+
+def _train(args) -> int:
+    from engine.data import DataError, mnist_split
+    from engine.train import DEFAULT_LR, TrainConfig, TrainingDiverged, build_model, run
+
+    _check_out(args.out)
+    optimizer_name = args.optimizer or TrainConfig.optimizer
+    given = {
+        "preset": args.preset,
+        "epochs": args.epochs,
+        "optimizer": optimizer_name,
+        "lr": args.lr or DEFAULT_LR[optimizer_name],
+        "momentum": args.momentum,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "weight_decay": args.weight_decay,
+        "dropout": args.dropout,
+        "schedule": args.schedule,
+        "max_steps": args.max_steps,
+    }
+    config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
+    try:
+        _, _, input_shape = build_model(config.preset, config.dropout)
+        train_set, held_out = mnist_split()
+    except (ValueError, DataError) as exc:
+        raise CliError(str(exc)) from None
+    if input_shape != (1, 28, 28):
+        raise CliError(f"preset {config.preset!r} takes {input_shape} inputs, not MNIST digits")
+    model, _, steps = run(config, train_set, held_out)
+    print(
+        f"training {config.preset} ({model.num_parameters():,} parameters) on "
+        f"{len(train_set)} digits: {config.optimizer} lr={config.lr:g} batch {config.batch_size}"
+        f" epochs {config.epochs} seed {config.seed} weight_decay {config.weight_decay:g}"
+        f" dropout {config.dropout:g} schedule {config.schedule}",
+        flush=True,
+    )
+    tty, last, drawn, width = sys.stdout.isatty(), None, 0.0, 0
+    try:
+        for last in steps:
+            if last.epoch_end:
+                line = _epoch_line(last)
+                print(("\r" + line.ljust(width) if tty else line), flush=True)
+            elif tty and time.monotonic() - drawn > 0.1:  # ~10 redraws a second is plenty
+                bar, drawn = _bar(last), time.monotonic()
+                width = max(width, len(bar))
+                print("\r" + bar.ljust(width), end="", flush=True)
+    except TrainingDiverged as exc:
+        print(f"{chr(10) if tty else ''}cnn-tui train: {exc} Nothing written.", file=sys.stderr)
+        return 1
+    from engine.checkpoint import save
+    from engine.train import evaluate
+
+    result = last.evaluation or evaluate(model, held_out)
+    meta = {
+        "preset": config.preset,
+        "config": {k: getattr(config, k) for k in config.__dataclass_fields__},
+        "steps": last.step,
+        "accuracy": result.accuracy,
+        "summary": result.summary(),
+        "evaluated_on": "the last 2,000 digits of the bundled MNIST test set (held out)",
+        "train_seconds": round(last.elapsed_s, 2),
+    }
+    if args.out is not None:
+        save(args.out, model, input_shape, meta)
+        print(f"wrote {args.out}")
+    print(result.summary())
+    return 0
+
+
+def _predict(args) -> int:
+    from engine import paths
+    from engine.checkpoint import CheckpointError, load
+    from engine.images import ImageError, prepare_image
+    from engine.train import predict_proba
+
+    model_path = args.model or paths.PRETRAINED_LENET
+    try:
+        model, input_shape, meta = load(model_path)
+    except (CheckpointError, FileNotFoundError, OSError) as exc:
+        raise CliError(f"cannot load model: {exc}") from None
+    if len(input_shape) != 3 or len(model.output_shape(input_shape)) != 1:
+        out_shape = model.output_shape(input_shape)
+        raise CliError(f"{model_path}: a {input_shape} -> {out_shape} model is not a classifier")
+    try:
+        image = prepare_image(args.image, tuple(input_shape[1:]), args.invert)
+    except ImageError as exc:
+        raise CliError(str(exc)) from None
+    probs = predict_proba(model, image.as_input(input_shape[0]))[0]  # (K,)
+    w, h = image.source_size
+    polarity = "inverted (dark on light)" if image.inverted else "not inverted"
+    print(f"image: {args.image} ({w}x{h} {image.source_mode}, {polarity})")
+    summary = meta.get("summary") if isinstance(meta, dict) else None
+    print(f"model: {model_path}" + (f" ({summary})" if summary else ""))
+    for k, prob in enumerate(probs):
+        print(f"{k:>3} {100 * prob:6.2f}% {'#' * round(30 * prob)}")
+    best = int(probs.argmax())
+    print(f"prediction: {best} ({100 * probs[best]:.2f}%)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a bad option (2, already printed)
+        return exc.code if isinstance(exc.code, int) else USAGE_EXIT
+    if args.version:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"cnn-tui {version('cnn-tui')}")
+        except PackageNotFoundError:
+            print("cnn-tui (not installed)")
+        return 0
+    if args.command is None:
+        return _launch_app()
+    command = _train if args.command == "train" else _predict
+    try:
+        return command(args)
+    except CliError as exc:
+        print(f"cnn-tui {args.command}: error: {exc}", file=sys.stderr)
+        return USAGE_EXIT
+    except KeyboardInterrupt:
+        print(f"\ncnn-tui {args.command}: interrupted; nothing written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
