@@ -1,0 +1,274 @@
+"""TensorPane: one sample's tensor as numbers, a half-block heatmap, or bars, with a cursor."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widget import Widget
+
+from tui import render
+
+MODES = ("auto", "numbers", "heatmap")
+EMPTY = "nothing computed yet — press f to step forward"
+
+
+class TensorPane(Widget, can_focus=True):
+    """Shows a (C, H, W), (H, W) or (F,) array; owns channel, display mode and element cursor."""
+
+    DEFAULT_CSS = """
+    TensorPane { width: 1fr; height: 1fr; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("left_square_bracket", "prev_channel", "Channel -"),
+        Binding("right_square_bracket", "next_channel", "Channel +"),
+        Binding("m", "cycle_mode", "Mode"),
+        Binding("up", "move(-1, 0)", "Up", show=False),
+        Binding("down", "move(1, 0)", "Down", show=False),
+        Binding("left", "move(0, -1)", "Left", show=False),
+        Binding("right", "move(0, 1)", "Right", show=False),
+    ]
+
+    class CursorMoved(Message):
+        """The element cursor moved (or its channel changed): explain element (channel, i, j)."""
+
+        def __init__(self, pane: TensorPane, channel: int, i: int, j: int) -> None:
+            super().__init__()
+            self.pane, self.channel, self.i, self.j = pane, channel, i, j
+
+        @property
+        def control(self) -> TensorPane:
+            """The pane that moved its cursor."""
+            return self.pane
+
+        @property
+        def index(self) -> tuple[int, ...]:
+            """Index into the sample array: (c, i, j), (i, j) or (i,) matching its ndim."""
+            ndim = self.pane.array.ndim if self.pane.array is not None else 3
+            return ((self.channel, self.i, self.j), (self.i, self.j), (self.i,))[3 - ndim]
+
+    class ChannelChanged(Message):
+        """The user picked another channel with [ or ]."""
+
+        def __init__(self, pane: TensorPane, channel: int) -> None:
+            super().__init__()
+            self.pane, self.channel = pane, channel
+
+        @property
+        def control(self) -> TensorPane:
+            """The pane whose channel changed."""
+            return self.pane
+
+    def __init__(self, *, color: bool | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.array: np.ndarray | None = None  # the sample as given: (C,H,W), (H,W) or (F,)
+        self._maps: np.ndarray | None = None  # (C, H, W) view; a vector is (1, F, 1)
+        self.title = ""
+        self.channel = 0
+        self.mode = "auto"
+        self.cursor: tuple[int, int] | None = None  # (i, j) within the current channel
+        self.highlight: frozenset = frozenset()
+        self.signed: bool | None = None
+        self.message = EMPTY
+        self.color_override = color  # None: follow NO_COLOR / the app's no-colour mode
+        self._version = 0
+        self._cache: tuple[tuple, Text] | None = None
+
+    # -- state ------------------------------------------------------------------------------
+    @property
+    def channels(self) -> int:
+        """Number of channels of the shown array (0 when empty)."""
+        return 0 if self._maps is None else self._maps.shape[0]
+
+    @property
+    def is_vector(self) -> bool:
+        """True when the shown array is a (F,) vector."""
+        return self.array is not None and self.array.ndim == 1
+
+    @property
+    def color(self) -> bool:
+        """Whether to use colour: off under NO_COLOR or the app's no-colour mode."""
+        if self.color_override is not None:
+            return self.color_override
+        app_no_color = getattr(self.app, "no_color", False) if self.is_attached else False
+        return not (app_no_color or "NO_COLOR" in os.environ)
+
+    def show(self, array, *, title="", cursor=None, highlight=frozenset(), signed=None) -> None:
+        """Display one sample; cursor (i, j), (c, i, j) or (i,); highlight: index tuples.
+
+        highlight takes engine receptive fields as they are: (n, c, i, j), (c, i, j) or (i, j)
+        for maps (only the shown channel's are marked), (n, k) or (k,) for vectors.
+        """
+        a = np.asarray(array)
+        if a.ndim not in (1, 2, 3) or a.size == 0:
+            self.clear(f"cannot show an array of shape {a.shape}")
+            return
+        self.array = a
+        self._maps = {1: lambda: a.reshape(1, -1, 1), 2: lambda: a[None], 3: lambda: a}[a.ndim]()
+        self.title, self.signed = title, signed
+        self.highlight = frozenset(tuple(int(x) for x in idx) for idx in highlight)
+        self.channel = min(self.channel, self.channels - 1)
+        self.cursor = None
+        if cursor is not None:
+            cur = (int(cursor),) if np.isscalar(cursor) else tuple(int(x) for x in cursor)
+            if a.ndim == 3 and len(cur) == 3:
+                self.channel = min(max(cur[0], 0), self.channels - 1)
+            self.cursor = self._clamp(cur[-1], 0) if a.ndim == 1 else self._clamp(*cur[-2:])
+        self._changed()
+
+    def clear(self, message: str = EMPTY) -> None:
+        """Show the empty state with a hint instead of a tensor."""
+        self.array = self._maps = None
+        self.cursor, self.highlight, self.message = None, frozenset(), message
+        self._changed()
+
+    def _changed(self) -> None:
+        self._version += 1
+        self.refresh()
+
+    def _clamp(self, i: int, j: int) -> tuple[int, int]:
+        _, h, w = self._maps.shape
+        return min(max(i, 0), h - 1), min(max(j, 0), w - 1)
+
+    # -- actions ----------------------------------------------------------------------------
+    def set_channel(self, channel: int) -> None:
+        """Select a channel (wraps around) and re-explain the element under the cursor."""
+        if not self.channels:
+            return
+        self.channel = channel % self.channels
+        self._changed()
+        self.post_message(self.ChannelChanged(self, self.channel))
+        if self.cursor is not None:
+            self.post_message(self.CursorMoved(self, self.channel, *self.cursor))
+
+    def action_next_channel(self) -> None:
+        """Next channel."""
+        self.set_channel(self.channel + 1)
+
+    def action_prev_channel(self) -> None:
+        """Previous channel."""
+        self.set_channel(self.channel - 1)
+
+    def set_mode(self, mode: str) -> None:
+        """Display mode: "auto" (numbers when they fit), "numbers" or "heatmap"."""
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.mode = mode
+        self._changed()
+
+    def action_cycle_mode(self) -> None:
+        """auto -> numbers -> heatmap -> auto."""
+        self.set_mode(MODES[(MODES.index(self.mode) + 1) % len(MODES)])
+
+    def action_move(self, di: int, dj: int) -> None:
+        """Move the element cursor (a vector moves along its length either way)."""
+        if self._maps is None:
+            return
+        if self.cursor is None:
+            self.cursor = (0, 0)
+        elif self.is_vector:
+            self.cursor = self._clamp(self.cursor[0] + di + dj, 0)
+        else:
+            self.cursor = self._clamp(self.cursor[0] + di, self.cursor[1] + dj)
+        self._changed()
+        self.post_message(self.CursorMoved(self, self.channel, *self.cursor))
+
+    # -- rendering --------------------------------------------------------------------------
+    def render(self) -> Text:
+        """The header, the tensor body and a legend, cached until something changes."""
+        width, height = self.content_size.width, self.content_size.height
+        key = (self._version, width, height, self.color)
+        if self._cache is None or self._cache[0] != key:
+            self._cache = (key, self._build(max(width, 8), max(height, 3)))
+        return self._cache[1]
+
+    def _marks(self) -> frozenset:
+        """Highlighted (i, j) in the current channel; indices may carry n and c in front."""
+        if self.is_vector:  # engine fields for vectors are (n, k): the last entry is k
+            return frozenset((idx[-1], 0) for idx in self.highlight)
+        if self.array.ndim == 2:
+            return frozenset(idx[-2:] for idx in self.highlight)
+        return frozenset(
+            idx[-2:] for idx in self.highlight if len(idx) < 3 or idx[-3] == self.channel
+        )
+
+    def _header(self, shown: str, width: int) -> Text:
+        """Title and channel, then shape, mode and the cursor's value; two lines if too wide."""
+        first = Text(self.title or "tensor", style="bold")
+        if self.array.ndim == 3:
+            first.append(f"  channel {self.channel + 1}/{self.channels}")
+        second = Text(f"{'×'.join(map(str, self.array.shape))}  {shown}", style="dim")
+        if self.cursor is not None:
+            i, j = self.cursor
+            value = render.format_number(self._maps[self.channel, i, j])
+            where = f"[{i}]" if self.is_vector else f"[{i},{j}]"
+            second.append(f"  {where} = {value}")
+        sep = "  " if first.cell_len + 2 + second.cell_len <= width else "\n"
+        return Text(sep).join([first, second])
+
+    def _build(self, width: int, height: int) -> Text:
+        if self._maps is None:
+            return Text(self.message, style="dim italic")
+        color = self.color
+        plane = self._maps[self.channel].astype(np.float64)  # (H, W)
+        signed = render.auto_signed(self._maps) if self.signed is None else self.signed
+        header_lines = 1 + self._header("auto: numbers", width).plain.count("\n")
+        body_h = height - header_lines - 1  # the legend takes the last line
+        if self.is_vector:
+            body, shown = self._vector_body(plane[:, 0], width, body_h, signed, color)
+        else:
+            fits = render.fit_digits(plane, width) is not None and plane.shape[0] <= body_h + 1
+            if self.mode == "numbers" or (self.mode == "auto" and fits):
+                body = render.number_grid(
+                    plane, cursor=self.cursor, highlight=self._marks(), width=width, color=color
+                )
+                shown = "numbers"
+            else:
+                body = render.heatmap(
+                    plane, max_width=width, max_height=body_h, signed=signed,
+                    cursor=self.cursor, highlight=self._marks(), color=color,
+                )  # fmt: skip
+                shown = "heatmap"
+        lo, hi = float(np.nanmin(plane)), float(np.nanmax(plane))
+        if shown == "heatmap":
+            foot = render.legend(lo, hi, signed=signed, color=color, width=min(width, 48))
+        else:
+            foot = Text(f"min {render.format_number(lo)}  max {render.format_number(hi)}")
+            foot.stylize("dim")
+        if self.mode == "auto":
+            shown = f"auto: {shown}"
+        # no wrapping: a wrapped line would push the legend out of the pane
+        lines = Text("\n", no_wrap=True, overflow="crop")
+        return lines.join([self._header(shown, width), body, foot])
+
+    def _vector_body(self, v, width, body_h, signed, color) -> tuple[Text, str]:
+        """Bars (windowed around the cursor when long) or a wrapped heatmap for long vectors."""
+        k = self.cursor[0] if self.cursor is not None else None
+        n = v.size
+        bars = self.mode == "numbers" or (self.mode == "auto" and n <= max(body_h, 64))
+        if bars:
+            rows = max(body_h, 1)
+            start = 0 if k is None else min(max(k - rows // 2, 0), max(n - rows, 0))
+            end = min(n, start + rows)
+            body = render.bar_list(
+                v[start:end], width=width, signed=signed, color=color,
+                cursor=None if k is None else k - start,
+                highlight={i - start for i, _ in self._marks() if start <= i < end},
+                labels=[str(x) for x in range(start, end)],
+            )  # fmt: skip
+            return body, "bars"
+        cols = min(max(1, math.ceil(math.sqrt(n))), width if color else width // 2)
+        grid = np.full(math.ceil(n / cols) * cols, np.nan)
+        grid[:n] = v
+        grid = grid.reshape(-1, cols)
+        cur = None if k is None else divmod(k, cols)
+        marks = {divmod(i, cols) for i, _ in self._marks()}
+        body = render.heatmap(
+            grid, max_width=width, max_height=body_h, signed=signed, cursor=cur,
+            highlight=marks, color=color,
+        )  # fmt: skip
+        return body, "heatmap"
