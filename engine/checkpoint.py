@@ -31,6 +31,13 @@ def _shape_tuple(model: Module, input_shape, path) -> tuple[int, ...]:
         ) from e
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it; put it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def save(path, model: Module, input_shape, meta=None) -> Path:
     """Write model + input_shape + meta to path atomically (temp file in the same dir, replace)."""
     path = Path(path)
@@ -60,6 +67,7 @@ def save(path, model: Module, input_shape, meta=None) -> Path:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())  # the data is on disk before the name points at it
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600; a saved file is an ordinary file
         os.replace(tmp, path)
     except Exception as e:
         if tmp is not None and os.path.exists(tmp):

@@ -41,7 +41,6 @@ def fit(name: str, config: TrainConfig, data: Dataset, held_out: Dataset, out: P
         "command": COMMAND,
     }
     save(out, model, (1, 28, 28), meta)
-    out.chmod(0o644)  # the atomic save's temp file is private (0600); assets are for everyone
     print(f"  {name}: {result.summary()} ({seconds:.1f} s) -> {out}", flush=True)
     return {
         "file": out.name,

@@ -170,3 +170,10 @@ def test_a_tampered_parameter_shape_is_named(tmp_path, saved):
 def test_checkpoint_error_is_a_value_error():
     assert issubclass(CheckpointError, ValueError)
     assert os.path.basename(ckpt.__file__) == "checkpoint.py"
+
+
+def test_saved_file_is_readable_like_any_other_file(saved):
+    # The atomic save goes through a private (0600) temp file; the result must follow the umask.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert saved.stat().st_mode & 0o777 == 0o666 & ~mask
