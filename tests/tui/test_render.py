@@ -1,7 +1,5 @@
 """Pure rendering helpers: number formatting, grids, half-block heatmaps, legends, bars."""
 
-import time
-
 import numpy as np
 import pytest
 from rich.style import Style
@@ -198,13 +196,3 @@ def test_bar_list_for_ten_logits():
     assert lines[1].index("█") < lines[1].index("│") < lines[2].index("█")  # negative left
     assert colors.CURSOR_STYLE in styles_at(text, text.plain.index(lines[2]))
     assert max(len(line) for line in lines) <= 40
-
-
-def test_heatmap_speed_28x28x8():
-    maps = np.random.default_rng(1).standard_normal((8, 28, 28)).astype(np.float32)
-    heatmap(maps[0], max_width=28, max_height=14)  # warm the style caches
-    start = time.perf_counter()
-    for c in range(8):
-        heatmap(maps[c], max_width=28, max_height=14, highlight={(0, 0)})
-    per_channel = (time.perf_counter() - start) / 8
-    assert per_channel < 0.010
