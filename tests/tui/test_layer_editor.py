@@ -1,0 +1,123 @@
+"""LayerEditor: parsing the form, shape-keeping defaults, live validation, apply and cancel."""
+
+from __future__ import annotations
+
+import pytest
+from _pilot import plain
+from textual.app import App
+from textual.widgets import Input, Select
+
+from tui.screens.layer_editor import (
+    LayerEditor,
+    build_spec,
+    defaults,
+    parse_field,
+    residual_spec,
+    show_value,
+    spec_values,
+)
+from tui.session import Session
+
+
+def test_parse_fields_name_the_bad_one():
+    assert parse_field("Conv2d", "kernel_size", " 3 ") == 3
+    assert parse_field("Conv2d", "kernel_size", "3,2") == (3, 2)
+    assert parse_field("Conv2d", "padding", "1x0") == (1, 0)
+    assert parse_field("MaxPool2d", "stride", "") is None
+    assert parse_field("Dropout", "p", "0.25") == 0.25
+    with pytest.raises(ValueError, match="kernel_size: 'a' is not a whole number"):
+        parse_field("Conv2d", "kernel_size", "a")
+    with pytest.raises(ValueError, match="stride: required"):
+        parse_field("Conv2d", "stride", "")
+    with pytest.raises(ValueError, match="one number or a height,width pair"):
+        parse_field("Conv2d", "padding", "1,2,3")
+    with pytest.raises(ValueError, match="p: 'half' is not a number"):
+        parse_field("Dropout", "p", "half")
+
+
+def test_specs_and_values_round_trip():
+    texts = {"in_channels": "1", "out_channels": "4", "kernel_size": "5", "stride": "2",
+             "padding": "2"}  # fmt: skip
+    spec = build_spec("Conv2d", texts)
+    assert spec == {"type": "Conv2d", "in_channels": 1, "out_channels": 4, "kernel_size": 5,
+                    "stride": 2, "padding": 2}  # fmt: skip
+    assert build_spec("MaxPool2d", {"kernel_size": "2", "stride": ""}) == {
+        "type": "MaxPool2d", "kernel_size": 2}  # fmt: skip
+    assert build_spec("Residual", {"channels": "8"}) == residual_spec(8)
+    assert spec_values(residual_spec(8)) == {"channels": 8}
+    assert show_value([3, 3]) == "3" and show_value((3, 2)) == "3,2" and show_value(None) == ""
+
+
+def test_defaults_keep_the_shape_so_the_rest_of_the_model_fits():
+    s = Session("lenet")
+    for index, kind in [(1, "Conv2d"), (3, "Dropout"), (7, "Linear"), (2, "Residual"), (4, "Tanh")]:
+        in_shape = s.sel.shapes()[index]
+        values = {k: show_value(v) for k, v in defaults(kind, in_shape).items()}
+        spec = build_spec(kind, values)
+        lines = s.preview(index, spec, insert=True)
+        assert lines[0].startswith("output"), (kind, lines)
+
+
+class Host(App):
+    """A bare app that opens one editor and keeps what it returns."""
+
+    def __init__(self, editor: LayerEditor) -> None:
+        super().__init__()
+        self.editor, self.result = editor, "unset"
+
+    def on_mount(self) -> None:
+        self.push_screen(self.editor, self._done)
+
+    def _done(self, spec) -> None:
+        self.result = spec
+
+
+def article_editor() -> tuple[Session, LayerEditor]:
+    s = Session("article")
+    spec = s.layers[0].spec()
+    return s, LayerEditor("Edit layer 0", spec, (1, 5, 5), lambda c: s.preview(0, c))
+
+
+async def test_editor_validates_as_you_type_and_shows_the_formula():
+    s, editor = article_editor()
+    app = Host(editor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        preview = editor.query_one("#editor-preview")
+        assert "✓ output 1×3×3 · 10 params" in plain(preview, 76)
+        assert "floor((5 + 0 - 3) / 1) + 1 = 3" in plain(preview, 200)
+        editor.query_one("#field-kernel_size").value = "x"
+        await pilot.pause()
+        assert "kernel_size: 'x' is not a whole number" in plain(preview, 200)
+        assert preview.has_class("-invalid") and editor.spec is None
+        editor.query_one("#field-kernel_size").value = "6"
+        await pilot.pause()
+        assert "floor((5 + 0 - 6) / 1) + 1 = 0" in plain(preview, 200)
+        await pilot.press("ctrl+s")  # refused: stays open, says why
+        assert app.screen is editor and app.result == "unset"
+        editor.query_one("#field-kernel_size").value = "2"
+        await pilot.pause()
+        assert "✓ output 1×4×4" in plain(preview, 200)
+        await pilot.press("ctrl+s")
+        assert app.result["kernel_size"] == 2 and app.screen is not editor
+    assert s.layers[0].kernel_size == (3, 3)  # the editor only proposes; the session swaps
+
+
+async def test_editor_type_switch_shows_only_that_types_fields():
+    s, editor = article_editor()
+    app = Host(editor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        editor.query_one(Select).value = "AvgPool2d"
+        await pilot.pause()
+        shown = {name for name in ("kernel_size", "stride", "padding", "in_channels", "p")
+                 if editor.query_one(f"#row-{name}").display}  # fmt: skip
+        assert shown == {"kernel_size", "stride"}
+        assert editor.query_one("#field-kernel_size", Input).value == "2"
+        assert "✓ output 1×2×2" in plain(editor.query_one("#editor-preview"), 200)
+        editor.query_one(Select).value = "Linear"
+        await pilot.pause()
+        preview = plain(editor.query_one("#editor-preview"), 200)
+        assert "got (1, 5, 5); add a Flatten before Linear" in preview and editor.spec is None
+        await pilot.press("escape")
+        assert app.result is None

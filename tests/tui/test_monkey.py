@@ -1,0 +1,52 @@
+"""Hundreds of seeded random key presses at several sizes: the app never raises and stays usable."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from _pilot import press_busy, ready, settle
+
+from tui.app import CnnTuiApp
+
+# Every explorer key plus what the modal screens and panes answer to; not quit or the palette
+# (the palette's own Quit command would end the run early).
+KEYS = (
+    list("fbuizrtxpadevmog123")
+    + ["less_than_sign", "greater_than_sign", "left_square_bracket", "right_square_bracket"]
+    + ["plus", "minus", "question_mark", "tab", "shift+tab", "shift+up", "shift+down"]
+    + ["up", "down", "left", "right", "home", "end", "enter", "escape", "backspace"]
+    + ["ctrl+s", "0", "5", "comma", "space"]
+)
+# Stepping keys more often, so passes get deep into backward and update.
+WEIGHTS = {"f": 6, "b": 5, "i": 3, "u": 2, "escape": 3, "up": 3, "down": 3, "left": 2, "right": 2}
+
+
+async def tap(pilot, explorer, key: str) -> None:
+    """Press a key (without waiting for an idle CPU while a run is going on)."""
+    if explorer.run_state == "idle":
+        await pilot.press(key)
+    else:
+        await press_busy(pilot, key)
+
+
+@pytest.mark.parametrize(
+    ("size", "seed", "presses"),
+    [((80, 24), 1, 130), ((120, 40), 2, 130), ((100, 30), 3, 110), ((64, 20), 4, 60)],
+)
+async def test_random_keys_never_crash(size, seed, presses):
+    rnd = random.Random(seed)
+    weights = [WEIGHTS.get(k, 1) for k in KEYS]
+    app = CnnTuiApp()
+    async with app.run_test(size=size) as pilot:
+        screen = await ready(pilot)
+        for key in rnd.choices(KEYS, weights, k=presses):
+            await tap(pilot, screen, key)
+        while app.screen is not screen:  # close whatever modal the monkey left open
+            await pilot.press("escape")
+        screen.stop_run()
+        await settle(pilot, lambda: not any(w.is_running for w in app.workers))
+        assert app.is_running and app._exception is None
+        # Still usable: a fresh preset steps forward and shows the article's sum.
+        await pilot.press("1", "f")
+        assert screen.session.stepper.activations[1][0, 0, 0, 0] == 6.0

@@ -1,0 +1,89 @@
+"""CnnTuiApp: the explorer screen, a projector-friendly theme and every action in the palette."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.app import App
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+from textual.theme import Theme
+
+from tui.screens.explorer import ExplorerScreen
+
+# High contrast, saturated accents: dark greys and pastel hues wash out on projectors.
+PROJECTOR = Theme(
+    name="projector",
+    primary="#3FA9F5",
+    secondary="#FFD166",
+    accent="#FF9F1C",
+    warning="#FFD166",
+    error="#FF5C5C",
+    success="#5CDB5C",
+    foreground="#FFFFFF",
+    background="#000000",
+    surface="#0A0A0A",
+    panel="#1C1C1C",
+    dark=True,
+)
+PROJECTOR_LIGHT = Theme(
+    name="projector-light",
+    primary="#0050B3",
+    secondary="#8A5A00",
+    accent="#B34700",
+    warning="#8A5A00",
+    error="#C00000",
+    success="#006B00",
+    foreground="#000000",
+    background="#FFFFFF",
+    surface="#F4F4F4",
+    panel="#E0E0E0",
+    dark=False,
+)
+
+
+class ActionsProvider(Provider):
+    """Every key binding of the current screen (and its panes) as a palette command."""
+
+    def commands(self) -> list[tuple[str, str, str]]:
+        """(name, action, help) for every binding of the screen the palette was opened on."""
+        screen = self.screen
+        rows = screen.command_rows() if hasattr(screen, "command_rows") else []
+        return [(name, action, f"{doc} (key {key})") for key, name, action, doc in rows]
+
+    def _run(self, action: str) -> None:
+        self.app.call_later(self.screen.run_action, action)
+
+    async def discover(self) -> Hits:
+        """Every action, listed when the palette opens."""
+        for name, action, help_text in self.commands():
+            yield DiscoveryHit(name, partial(self._run, action), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """Actions whose name fuzzily matches what was typed."""
+        matcher = self.matcher(query)
+        for name, action, help_text in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                run = partial(self._run, action)
+                yield Hit(score, matcher.highlight(name), run, help=help_text)
+
+
+class CnnTuiApp(App[None]):
+    """The math of CNNs, one operation at a time."""
+
+    TITLE = "cnn-tui"
+    CSS_PATH = ["app.tcss"]
+    COMMANDS = App.COMMANDS | {ActionsProvider}
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, preset: str | None = None, seed: int = 0, warm_up: bool = True) -> None:
+        super().__init__()
+        self.preset, self.seed, self.warm_up = preset, seed, warm_up
+        self.register_theme(PROJECTOR)
+        self.register_theme(PROJECTOR_LIGHT)
+        self.theme = "projector"
+
+    def get_default_screen(self) -> Screen:
+        """The explorer, on the requested preset."""
+        return ExplorerScreen(preset=self.preset, seed=self.seed, warm_up=self.warm_up)

@@ -1,0 +1,59 @@
+"""The one-line status under the panes: compile progress, where the pass stands, the last error."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+SPINNER = "|/-\\"
+
+
+class StatusLine(Static):
+    """Shows compile progress while warming up, then the session summary or the last problem."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; width: 1fr; padding: 0 1; background: $panel; color: $foreground; }
+    StatusLine.-error { background: $error 30%; }
+    """
+
+    summary: reactive[str] = reactive("")
+    problem: reactive[str] = reactive("")
+    progress: reactive[tuple[int, int, str] | None] = reactive(None)
+    tick: reactive[int] = reactive(0)
+    _spinner = None  # the spinner's timer while compiling
+
+    def show_progress(self, done: int, total: int, name: str) -> None:
+        """Compile progress, e.g. "compiling kernels 3/12 · conv 3x3 …"."""
+        self.progress = (done, total, name)
+        if self._spinner is None:
+            # One kernel can take seconds: the spinner shows the interface is alive meanwhile.
+            self._spinner = self.set_interval(0.25, self._spin)
+
+    def _spin(self) -> None:
+        self.tick += 1
+
+    def done_compiling(self) -> None:
+        """Drop the progress part once the kernels are ready."""
+        self.progress = None
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+
+    def report(self, problem: str) -> None:
+        """Keep the last problem visible until the next successful action clears it."""
+        self.problem = problem
+
+    def watch_problem(self, problem: str) -> None:
+        self.set_class(bool(problem), "-error")
+
+    def render(self) -> Text:
+        """Progress first (nothing else matters while it runs), then problem, then summary."""
+        if self.progress is not None:
+            done, total, name = self.progress
+            spin = SPINNER[self.tick % len(SPINNER)]
+            text = Text(f"{spin} compiling kernels {done}/{total} · {name} …", style="bold")
+            return text.append(f"  ! {self.problem}") if self.problem else text
+        if self.problem:
+            return Text("! " + self.problem, style="bold")
+        return Text(self.summary)
