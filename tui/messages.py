@@ -55,3 +55,45 @@ class GradcheckDone(Message):
     layer: str
     errors: dict[str, float] = field(default_factory=dict)
     error: str = ""
+
+
+# ---- lab screens (training, prediction, transfer) -----------------------------------------
+@dataclass
+class TrainStep(Message):
+    """Points of run `run` since the last message: (step, loss, running accuracy), newest last."""
+
+    run: int
+    points: list[tuple[int, float, float]] = field(default_factory=list)
+    progress: Any = None  # the newest engine.train.Progress
+
+
+@dataclass
+class TrainDone(Message):
+    """Run `run` ended (finished, stopped or diverged); the held-out evaluation of its weights."""
+
+    run: int
+    model: Any = None  # engine Module with the run's (last good) weights
+    input_shape: tuple = ()
+    evaluation: Any = None  # engine.train.EvalResult on the 2000 held-out digits
+    predicted: Any = None  # (2000,) int predicted class of each held-out digit
+    steps: int = 0
+    stopped: bool = False
+    error: str = ""
+
+
+@dataclass
+class TransferStep(Message):
+    """Transfer lesson progress: `name` ("fine-tuned" / "scratch") at `step` of `total`."""
+
+    name: str
+    step: int
+    total: int
+    losses: list[float] = field(default_factory=list)  # new losses of this curve since last
+
+
+@dataclass
+class TransferDone(Message):
+    """engine.transfer.transfer() finished with `result`, or `error` says why not."""
+
+    result: Any = None
+    error: str = ""

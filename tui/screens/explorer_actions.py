@@ -217,6 +217,30 @@ class ExplorerActions(RunAndVerify):
         """Learning rate up or down the 1-2-5 ladder."""
         self.act(lambda: self.session.scale_lr(steps), mode="live")
 
+    # ---- lab screens (kept installed, so a run goes on while the explorer is shown) --------
+    def _lab(self, name: str, make) -> None:
+        if not self.app.is_screen_installed(name):
+            self.app.install_screen(make(), name)
+        self.app.push_screen(name)
+
+    def action_training(self) -> None:
+        """Train a network with live curves, a confusion matrix and the mistakes."""
+        from tui.screens.training import TrainingScreen
+
+        self._lab("lab-training", TrainingScreen)
+
+    def action_predict(self) -> None:
+        """Predict an image or a held-out digit, with feature maps and probabilities."""
+        from tui.screens.predict import PredictScreen
+
+        self._lab("lab-predict", PredictScreen)
+
+    def action_transfer_lesson(self) -> None:
+        """Transfer learning: a fine-tuned head vs training from scratch."""
+        from tui.screens.transfer import TransferScreen
+
+        self._lab("lab-transfer", TransferScreen)
+
     # ---- help and quit --------------------------------------------------------------------
     def command_rows(self) -> list[tuple[str, str, str, str]]:
         """(key, name, action, what it does) per binding, for the help screen and the palette."""

@@ -16,6 +16,7 @@ Tensor: the selected layer's input, output, gradient or weight; [ ] channel, < >
 Math: the equation at the cursor with the real numbers; the receptive field is highlighted.
 Optimizer: the last update of one parameter element (lr, gradient, momentum / Adam m, v).
 Curves: loss (and accuracy) per iteration; t runs training in the background.
+Lab screens: T training, P predict a digit, L transfer lesson; escape returns here.
 Every action is also in the command palette (ctrl+p)."""
 
 

@@ -1,0 +1,330 @@
+"""TrainingScreen: hyperparameters, live overlaid curves, pause/stop, confusion, mistakes, save."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from tui.messages import TrainDone, TrainStep
+from tui.widgets.confusion import HELD_OUT, confusion_text, digit_card, misclassified
+from tui.widgets.hyperparams import HyperParams, parse_config
+from tui.widgets.labkit import LabKeys, use_color
+from tui.widgets.run_curves import RunCurves, RunSeries
+
+REFRESH_S = 0.1  # at most ten interface updates a second from the run thread
+DEFAULT_SAVE = "./cnn-tui-model.npz"
+_DATA: dict[str, object] = {}  # the 8000/2000 split, loaded once per process
+
+
+def held_out_split():
+    """(train, held_out) from engine.data.mnist_split, cached."""
+    if "split" not in _DATA:
+        from engine.data import mnist_split
+
+        _DATA["split"] = mnist_split()
+    return _DATA["split"]
+
+
+def run_label(run_id: int, config) -> str:
+    """'#2 adam lr=0.002 s0' — what the legend and the runs list call a run."""
+    return f"#{run_id} {config.optimizer} lr={config.lr:g} s{config.seed}"
+
+
+class RunControl:
+    """One run's switches: `go` cleared = paused, `stop` set = end after this step."""
+
+    def __init__(self, run_id: int) -> None:
+        self.id = run_id
+        self.go, self.stop = threading.Event(), threading.Event()
+        self.go.set()
+
+
+class TrainingScreen(LabKeys, Screen):
+    """Train a preset on the 8000 training digits; evaluate on the 2000 held-out ones."""
+
+    DEFAULT_CSS = """
+    TrainingScreen #train-body { height: 1fr; }
+    TrainingScreen #train-status { height: auto; }
+    TrainingScreen #train-progress { height: 1; }
+    TrainingScreen ProgressBar Bar { width: 1fr; }
+    TrainingScreen ProgressBar { width: 1fr; }
+    TrainingScreen #train-runs { height: auto; }
+    TrainingScreen #train-error { height: auto; color: $error; text-style: bold; }
+    TrainingScreen #train-eval { height: auto; }
+    TrainingScreen #confusion, TrainingScreen #mistakes { width: auto; min-width: 38;
+        height: auto; border: round $primary 60%; padding: 0 1; }
+    TrainingScreen #save-row { height: 1; }
+    TrainingScreen #save-row Label { width: 10; }
+    TrainingScreen #save-path { width: 1fr; }
+    TrainingScreen .section { border-top: solid $primary 40%; height: auto; }
+    TrainingScreen.-narrow #eval-row { layout: vertical; }
+    """
+
+    BINDINGS = [
+        Binding("r", "start", "run"),
+        Binding("space", "pause", "pause/resume"),
+        Binding("x", "stop", "stop"),
+        Binding(
+            "left_square_bracket", "mistake(-1)", "previous mistake", key_display="[", show=False
+        ),  # fmt: skip
+        Binding(
+            "right_square_bracket", "mistake(1)", "next mistake", key_display="]", show=False
+        ),  # fmt: skip
+        Binding("w", "save", "save"),
+        Binding("c", "clear_runs", "clear runs", show=False),
+        Binding("f", "focus_form", "edit settings", show=False),
+        Binding("escape", "back", "explorer"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state = "idle"  # idle | running | paused
+        self._run = RunControl(0)
+        self.live: RunSeries | None = None
+        self.runs: list[RunSeries] = []
+        self.last: TrainDone | None = None  # the latest finished run
+        self.wrong = np.zeros(0, dtype=np.int64)
+        self.wrong_at = 0
+        self.steps_per_s = 0.0
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="train-body", can_focus=True):
+            yield HyperParams(id="hparams")
+            yield Static("r runs · space pauses/resumes · x stops · enter in a field runs",
+                         id="train-status")  # fmt: skip
+            yield ProgressBar(total=1, show_eta=False, id="train-progress")
+            yield Static("", id="train-error")
+            yield RunCurves(id="run-curves")
+            yield Static("no runs yet", id="train-runs")
+            with Horizontal(classes="section", id="eval-row"):
+                yield Static("confusion matrix appears after a run", id="confusion")
+                yield Static("misclassified digits appear after a run", id="mistakes")
+            with Horizontal(id="save-row"):
+                yield Label("save to")
+                yield Input(DEFAULT_SAVE, compact=True, id="save-path")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#confusion").border_title = f"Confusion {HELD_OUT}"
+        self.query_one("#mistakes").border_title = "Misclassified ([ ])"
+        self.query_one("#train-body").focus()
+        self.set_class(self.app.size.width < 100, "-narrow")
+
+    def on_resize(self, event) -> None:
+        # Below 100 columns the confusion matrix and the mistakes stack instead of side by side.
+        self.set_class(event.size.width < 100, "-narrow")
+
+    # ---- actions ----------------------------------------------------------------------------
+    def problem(self, text: str) -> None:
+        """Name the problem under the form and in a notification."""
+        self.query_one("#train-error", Static).update(text)
+        self.notify(text, severity="error", timeout=6)
+
+    def action_focus_form(self) -> None:
+        """Move the cursor into the settings (tab moves between fields)."""
+        self.query_one("#hp-lr", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "save-path":
+            self.action_save()
+        else:
+            self.action_start()
+
+    def action_start(self) -> None:
+        """Start a run with the settings in the form (refused with a message if one is bad)."""
+        if self.state != "idle":
+            return self.problem("a run is going on: space pauses it, x stops it")
+        config, errors = parse_config(self.query_one(HyperParams).values())
+        if errors:
+            return self.problem("; ".join(errors))
+        self.query_one("#train-error", Static).update("")
+        self._run = RunControl(self._run.id + 1)
+        self.live = RunSeries(run_label(self._run.id, config))
+        self.runs.append(self.live)
+        self.state = "running"
+        self.query_one("#train-status", Static).update(f"{self.live.label}: starting …")
+        self.query_one("#train-body").focus()
+        self.train(config, self._run)
+
+    def action_pause(self) -> None:
+        """Pause the run, or resume it."""
+        if self.state == "running":
+            self._run.go.clear()
+            self.state = "paused"
+        elif self.state == "paused":
+            self._run.go.set()
+            self.state = "running"
+        else:
+            return self.problem("no run to pause: r starts one")
+        self.query_one("#train-status", Static).update(self._status_text())
+
+    def action_stop(self) -> None:
+        """Stop the run after its current step (its weights are kept and evaluated)."""
+        if self.state == "idle":
+            return self.problem("no run to stop: r starts one")
+        self.state = "stopping"
+        self._run.stop.set()
+        self._run.go.set()
+        self.query_one("#train-status", Static).update("stopping after this step …")
+
+    def action_clear_runs(self) -> None:
+        """Forget the finished runs on the plot."""
+        self.runs = [self.live] if self.state != "idle" and self.live else []
+        self._redraw()
+
+    def action_mistake(self, delta: int) -> None:
+        """Browse the misclassified held-out digits."""
+        if not len(self.wrong):
+            return self.problem("no misclassified digits to show (run first)")
+        self.wrong_at = (self.wrong_at + delta) % len(self.wrong)
+        self._show_mistake()
+
+    def action_save(self) -> None:
+        """Save the latest run's model as a checkpoint (atomic) to the path typed below."""
+        from engine.checkpoint import save
+
+        if self.last is None or self.last.model is None:
+            return self.problem("nothing to save yet: r trains a model first")
+        path = self.query_one("#save-path", Input).value.strip() or DEFAULT_SAVE
+        ev = self.last.evaluation
+        meta = {"trained_in": "cnn-tui training screen", "label": self.runs[-1].label,
+                "accuracy": ev.accuracy, "summary": ev.summary()}  # fmt: skip
+        try:
+            written = save(path, self.last.model, self.last.input_shape, meta)
+        except (OSError, ValueError) as exc:
+            return self.problem(f"could not save to {path}: {exc}")
+        self.query_one("#train-error", Static).update("")
+        self.notify(f"saved {written}", timeout=4)
+
+    # ---- the run ------------------------------------------------------------------------
+    @work(thread=True, group="train", exit_on_error=False)
+    def train(self, config, run: RunControl) -> None:
+        """Drive engine.train.train(); post points ten times a second; evaluate at the end."""
+        from engine.train import TrainingDiverged, evaluate, predict_proba
+        from engine.train import run as start_run
+
+        worker = get_current_worker()
+        error, stopped, steps, model, shape = "", False, 0, None, (1, 28, 28)
+        try:
+            train_set, held_out = held_out_split()
+            from engine.train import build_model  # input shape of the preset
+
+            model, optimizer, progress = start_run(config, train_set, None)
+            shape = build_model(config.preset)[2]
+            pending, last_post, newest = [], time.monotonic(), None
+            while True:
+                while not run.go.wait(0.1):
+                    if worker.is_cancelled:
+                        break
+                if run.stop.is_set() or worker.is_cancelled:
+                    stopped = True
+                    break
+                try:
+                    p = next(progress)
+                except StopIteration:
+                    break
+                steps, newest = p.step, p
+                pending.append((p.step, p.loss, p.epoch_accuracy))
+                if time.monotonic() - last_post >= REFRESH_S:
+                    self.post_message(TrainStep(run.id, pending, newest))
+                    pending, last_post = [], time.monotonic()
+                time.sleep(0)  # let the interface thread take the GIL between steps
+            self.post_message(TrainStep(run.id, pending, newest))
+        except TrainingDiverged as exc:  # the engine put the last good weights back
+            error = str(exc)
+        except Exception as exc:
+            error = f"training failed: {type(exc).__name__}: {exc}"
+            if model is None:
+                self.post_message(TrainDone(run.id, error=error))
+                return
+        if worker.is_cancelled:
+            return
+        _, held_out = held_out_split()
+        evaluation = evaluate(model, held_out)
+        predicted = predict_proba(model, held_out.images).argmax(axis=1)
+        self.post_message(TrainDone(run.id, model, shape, evaluation, predicted, steps,
+                                    stopped, error))  # fmt: skip
+
+    def on_train_step(self, message: TrainStep) -> None:
+        if message.run != self._run.id or self.live is None:
+            return
+        self.live.points.extend(message.points)
+        p = message.progress
+        if p is not None:
+            bar = self.query_one(ProgressBar)
+            bar.update(total=p.total_steps, progress=p.step)
+            self.steps_per_s = p.step / p.elapsed_s if p.elapsed_s > 0 else 0.0
+            self._progress = p
+        self.query_one("#train-status", Static).update(self._status_text())
+        self._redraw()
+
+    def _status_text(self) -> str:
+        p = getattr(self, "_progress", None)
+        label = self.live.label if self.live else ""
+        if p is None:
+            return f"{label}: {self.state}"
+        eta = "paused" if self.state == "paused" else f"ETA {p.eta_s:.0f}s"
+        return (f"{label}: step {p.step}/{p.total_steps} · epoch {p.epoch}/{p.epochs} · "
+                f"loss {p.loss:.4f} · {p.images_per_s:.0f} img/s · {eta}"
+                " (space pauses, x stops)")  # fmt: skip
+
+    def on_train_done(self, message: TrainDone) -> None:
+        if message.run != self._run.id:
+            return
+        self.state = "idle"
+        self._progress = None
+        if message.model is None:
+            self.runs = [r for r in self.runs if r is not self.live]
+            self._redraw()
+            return self.problem(message.error)
+        self.last = message
+        self.app.lab_latest = (message.model, message.input_shape, self.live.label)
+        ev = message.evaluation
+        how = "diverged" if message.error else "stopped" if message.stopped else "finished"
+        self.live.label += f" {100 * ev.accuracy:.1f}%"
+        summary = f"{self.live.label.split()[0]} {how} after {message.steps} steps: {ev.summary()}"
+        self.query_one("#train-status", Static).update(summary)
+        if message.error:
+            self.problem(message.error + " The last good weights are kept.")
+        self.query_one("#confusion", Static).update(
+            confusion_text(ev.confusion, color=use_color(self.app))
+        )
+        _, held_out = held_out_split()
+        self.wrong = misclassified(held_out.labels, message.predicted)
+        self.wrong_at = 0
+        self._show_mistake()
+        self._redraw()
+
+    def _show_mistake(self) -> None:
+        box = self.query_one("#mistakes", Static)
+        if not len(self.wrong):
+            return box.update(f"no mistakes {HELD_OUT}")
+        _, held_out = held_out_split()
+        i = int(self.wrong[self.wrong_at])
+        where = f"{self.wrong_at + 1}/{len(self.wrong)} wrong {HELD_OUT} (#{i})"
+        pred = int(self.last.predicted[i])
+        card = digit_card(held_out.images[i, 0], int(held_out.labels[i]), pred, where,
+                          color=use_color(self.app))  # fmt: skip
+        box.update(card)
+
+    def _redraw(self) -> None:
+        curves = self.query_one(RunCurves)
+        curves.series = self.runs
+        curves.redraw(use_color(self.app))
+        lines = [r.label for r in self.runs]
+        self.query_one("#train-runs", Static).update(
+            "runs: " + " | ".join(lines) if lines else "no runs yet"
+        )
+
+    def on_unmount(self) -> None:
+        self._run.stop.set()  # a run thread must not outlive the screen
+        self._run.go.set()

@@ -1,0 +1,207 @@
+"""TransferScreen: fine-tune a head on frozen features vs. train from scratch, same budget."""
+
+from __future__ import annotations
+
+import time
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.worker import get_current_worker
+from textual_plotext import PlotextPlot
+
+from tui.messages import TransferDone, TransferStep
+from tui.widgets.labkit import LabKeys, use_color
+
+EXPLAIN = """\
+Transfer learning: a network trained on one task has already learned useful features (edges,
+strokes, loops in its convolution filters). For a new task we keep those layers, freeze them
+(their weights get no updates), and train only a fresh classifier head on the new data. With
+few examples and few steps this usually beats training the same network from scratch, which
+has to learn its features and its head at once. Here the pretrained LeNet saw only digits 0-4;
+both runs below learn digits 5-9 from the same examples, seed and step budget."""
+REFRESH_S = 0.1
+COLORS = {"fine-tuned": "green", "scratch": "orange"}
+
+
+class TransferScreen(LabKeys, Screen):
+    """Run engine.transfer.transfer() in a worker and compare the two curves."""
+
+    DEFAULT_CSS = """
+    TransferScreen #tl-form { grid-size: 6; grid-columns: 10 1fr 10 1fr 6 1fr; grid-rows: 1;
+        height: auto; grid-gutter: 0 1; }
+    TransferScreen #tl-form Label { width: 100%; text-align: right; }
+    TransferScreen #tl-explain, TransferScreen #tl-status, TransferScreen #tl-result {
+        height: auto; }
+    TransferScreen #tl-error { height: auto; color: $error; text-style: bold; }
+    TransferScreen #tl-plot { height: 14; }
+    TransferScreen #tl-progress { height: 1; }
+    TransferScreen ProgressBar, TransferScreen ProgressBar Bar { width: 1fr; }
+    """
+
+    BINDINGS = [
+        Binding("r", "start", "run lesson"),
+        Binding("f", "focus_form", "edit budget", show=False),
+        Binding("escape", "back", "explorer"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.losses: dict[str, list[float]] = {"fine-tuned": [], "scratch": []}
+        self.result = None
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="tl-body", can_focus=True):
+            yield Static(EXPLAIN, id="tl-explain")
+            with Grid(id="tl-form"):
+                yield Label("steps")
+                yield Input("60", compact=True, id="tl-steps")
+                yield Label("examples")
+                yield Input("200", compact=True, id="tl-examples")
+                yield Label("seed")
+                yield Input("0", compact=True, id="tl-seed")
+            yield Static("r runs both (enter in a field too)", id="tl-status")
+            yield ProgressBar(total=1, show_eta=False, id="tl-progress")
+            yield Static("", id="tl-error")
+            yield PlotextPlot(id="tl-plot")
+            yield Static("", id="tl-result")
+        yield Footer(show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#tl-body").focus()
+        self.redraw()
+
+    def problem(self, text: str) -> None:
+        """Show what is wrong; the last result stays."""
+        self.query_one("#tl-error", Static).update(text)
+        self.notify(text, severity="error", timeout=6)
+
+    def action_focus_form(self) -> None:
+        """Edit the step budget, example count and seed."""
+        self.query_one("#tl-steps", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_start()
+
+    def _budget(self) -> tuple[int, int, int] | None:
+        out = []
+        for fid, name, lo, hi in (("steps", "steps", 1, 5000), ("examples", "examples", 1, 4000),
+                                  ("seed", "seed", 0, 2**31 - 1)):  # fmt: skip
+            text = self.query_one(f"#tl-{fid}", Input).value.strip()
+            try:
+                value = int(text)
+            except ValueError:
+                return self.problem(f"{name} must be a whole number, got {text!r}")
+            if not lo <= value <= hi:
+                return self.problem(f"{name} must be between {lo} and {hi}, got {value}")
+            out.append(value)
+        return tuple(out)
+
+    def action_start(self) -> None:
+        """Fine-tune the pretrained 0-4 model on 5-9, then train from scratch, same budget."""
+        if self.running:
+            return self.problem("the lesson is already running")
+        budget = self._budget()
+        if budget is None:
+            return
+        self.query_one("#tl-error", Static).update("")
+        self.losses = {"fine-tuned": [], "scratch": []}
+        self.result, self.running = None, True
+        self.query_one(ProgressBar).update(total=2 * budget[0], progress=0)
+        self.query_one("#tl-status", Static).update("loading the pretrained model …")
+        self.query_one("#tl-body").focus()
+        self.run_transfer(*budget)
+
+    @work(thread=True, exclusive=True, group="transfer", exit_on_error=False)
+    def run_transfer(self, steps: int, examples: int, seed: int) -> None:
+        """engine.transfer.transfer with on_step posting losses ten times a second."""
+        from engine.transfer import transfer
+        from tui.screens.training import held_out_split
+
+        worker = get_current_worker()
+        pending: list[float] = []
+        last = [time.monotonic(), ""]
+
+        def on_step(name: str, p) -> None:
+            if worker.is_cancelled:
+                raise RuntimeError("cancelled")
+            if last[1] and name != last[1]:  # the first curve is done: flush its tail
+                self.post_message(TransferStep(last[1], steps, steps, list(pending)))
+                pending.clear()
+            last[1] = name
+            pending.append(p.loss)
+            if time.monotonic() - last[0] >= REFRESH_S or p.step == p.total_steps:
+                self.post_message(TransferStep(name, p.step, p.total_steps, list(pending)))
+                pending.clear()
+                last[0] = time.monotonic()
+
+        try:
+            result = transfer(steps=steps, train_examples=examples, seed=seed,
+                              eval_every=max(1, steps // 10), data=held_out_split(),
+                              on_step=on_step)  # fmt: skip
+        except Exception as exc:
+            self.post_message(TransferDone(error=f"{type(exc).__name__}: {exc}"))
+        else:
+            self.post_message(TransferDone(result))
+
+    def on_transfer_step(self, message: TransferStep) -> None:
+        self.losses[message.name].extend(message.losses)
+        done = len(self.losses["fine-tuned"]) + len(self.losses["scratch"])
+        self.query_one(ProgressBar).update(progress=done)
+        self.query_one("#tl-status", Static).update(
+            f"training {message.name}: step {message.step}/{message.total}"
+        )
+        self.redraw()
+
+    def on_transfer_done(self, message: TransferDone) -> None:
+        self.running = False
+        if message.error:
+            self.query_one("#tl-status", Static).update("the lesson stopped")
+            return self.problem(message.error)
+        r = self.result = message.result
+        self.losses = {"fine-tuned": list(r.fine_tuned.losses), "scratch": list(r.scratch.losses)}
+        self.query_one(ProgressBar).update(total=2 * r.steps, progress=2 * r.steps)
+        self.query_one("#tl-status", Static).update(
+            f"done: {r.steps} steps each on {r.train_examples} examples of digits "
+            f"{','.join(map(str, r.classes))}"
+        )
+        frozen = sorted({name.split(".")[0] for name in r.frozen}, key=int)
+        lines = [
+            f"fine-tuned (frozen features, {r.fine_tuned.trainable} trainable numbers): "
+            f"{r.fine_tuned.final.summary()}",
+            f"from scratch ({r.scratch.trainable} trainable numbers): {r.scratch.final.summary()}",
+            f"frozen layers: {', '.join(frozen)} ({', '.join(r.frozen)}); only the last "
+            "Linear head was trained",
+        ]
+        self.query_one("#tl-result", Static).update("\n".join(lines))
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Loss of both runs per step (left axis); held-out accuracy once done (right axis)."""
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title("fine-tuned head vs from scratch (same budget)")
+        plt.xlabel("step")
+        color = use_color(self.app)
+        for k, (name, losses) in enumerate(self.losses.items()):
+            if not losses:
+                continue
+            style = {"color": COLORS[name], "marker": "braille"} if color else {
+                "marker": "braille" if k == 0 else "x"}  # fmt: skip
+            plt.plot(list(range(1, len(losses) + 1)), losses, label=f"{name} loss", **style)
+        if self.result is not None:
+            for k, curve in enumerate((self.result.fine_tuned, self.result.scratch)):
+                style = {"color": COLORS[curve.name], "marker": "dot"} if color else {
+                    "marker": "o" if k == 0 else "+"}  # fmt: skip
+                accs = [100 * a for a in curve.accuracies]
+                plt.plot(curve.eval_steps, accs, label=f"{curve.name} acc %", yside="right",
+                         **style)  # fmt: skip
+        if not color:
+            plt.theme("clear")
+        plot.refresh()
