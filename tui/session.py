@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 import threading
 from itertools import count
 
@@ -24,6 +25,11 @@ DEFAULT_LR = {"sgd": 0.05, "momentum": 0.02, "adam": 0.002}
 LR_LADDER = [m * 10.0**e for e in range(-5, 1) for m in (1, 2, 5)]  # 1e-5 .. 5
 FORWARD, BACKWARD = ("forward", "loss"), ("loss_backward", "backward")
 STEP_BATCH, TRAIN_BATCH = 8, 64  # digits shown while stepping; mini-batch of a run
+# Each undo snapshot holds the parameters, gradients, optimizer state and the optimizer's last
+# recorded update (LeNet: about 0.5 MB an op); the engine's 128 MiB default would push the app
+# past its 250 MB budget. 24 MiB still undoes over two whole LeNet iterations op by op.
+UNDO_BYTES = 24 * 2**20
+_frozen = False  # gc.freeze() runs once, after the first warm-up
 
 __all__ = ["DivergenceError", "Session", "SessionError", "kept_rng", "preset_list"]
 
@@ -32,6 +38,22 @@ def preset_list() -> list[tuple[str, str, str]]:
     """(name, title, description) of every preset; building them leaves the random stream be."""
     with kept_rng():
         return [(name, (p := make()).title, p.description) for name, make in PRESETS.items()]
+
+
+def freeze_long_lived() -> bool:
+    """Move everything alive now (numba, textual, the engine) out of the garbage collector's view.
+
+    A full collection walks every object: with numba and textual loaded that took about 100 ms
+    and landed on every dozenth step as a visible stall. Frozen objects are still freed by
+    reference counting; only their cycles wait. Runs once per process; True if it ran now.
+    """
+    global _frozen
+    if _frozen:
+        return False
+    _frozen = True
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 class Session(ModelEdits):
@@ -71,7 +93,9 @@ class Session(ModelEdits):
     def _rebuild(self, x, y, lr: float) -> None:
         """A new optimizer and Stepper over the current model (after any change to it)."""
         self.optimizer = make_optimizer(self.opt_kind, self.model.parameters(), lr)
-        self.stepper = Stepper(self.model, self.loss, self.optimizer, x, y)
+        self.stepper = Stepper(
+            self.model, self.loss, self.optimizer, x, y, max_history_bytes=UNDO_BYTES
+        )
 
     def warm(self) -> None:
         """Forward and backward through a copy of the model, so the first step is quick."""
@@ -79,6 +103,7 @@ class Session(ModelEdits):
             model = copy.deepcopy(self.model)
             y = model.forward(self.stepper.x)
             model.backward(np.ones_like(y))
+        freeze_long_lived()
 
     @property
     def layers(self) -> list:

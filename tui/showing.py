@@ -13,7 +13,7 @@ def _op_hint(session) -> str:
     st = session.stepper
     key = {"forward": "f", "loss": "f", "loss_backward": "b", "backward": "b", "update": "u"}
     kind = "forward" if st.done else st.next_op.kind
-    return f"press {key[kind]} (next: {st.next_op.label})"
+    return f"press {key[kind]} (next: {op_label(session, st.next_op)})"
 
 
 def tensor(session) -> Shown:
@@ -23,6 +23,11 @@ def tensor(session) -> Shown:
     title = f"layer {L} {TITLES[view]}"
     if view.startswith("weight"):
         w = sel.weight()
+        if view == "weight_grad" and st.grads[L] is None:
+            # .grad holds zeros (or the last iteration's values) until backward reaches L:
+            # a map of those would read as a computed gradient
+            return Shown(None, title, message=f"{TITLES[view]} of layer {L} comes in the "
+                         f"backward pass: {_op_hint(session)}")  # fmt: skip
         a = w.value if view == "weight" else w.grad
         if a.ndim == 4:
             return Shown(a[sel.filter], f"{title} filter {sel.filter}", cursor=sel.w_cursor)
@@ -109,12 +114,36 @@ def layer_rows(session) -> tuple[list[LayerRow], tuple[int, str] | None, int]:
     return rows, marker, session.model.num_parameters()
 
 
+LABEL_MAX = 40  # longer op labels (residual blocks, the update's full repr) use short names
+
+
+def op_label(session, op) -> str:
+    """The op's label, short enough to leave the iteration and optimizer on an 80-column line.
+
+    "forward 1: ReLU()" stays; "update: Adam(lr=0.002, betas=(0.9, 0.999), ...)" becomes
+    "update (Adam lr 0.002)"; a residual block's full repr becomes "Residual 8→16 s2".
+    """
+    from tui.widgets.layers import short_name
+
+    if op.kind == "update":
+        return f"update ({session.describe_optimizer()})"
+    if len(op.label) <= LABEL_MAX or op.layer is None:
+        return op.label
+    head = op.label.split(":", 1)[0]
+    return f"{head}: {short_name(session.layers[op.layer].spec())}"
+
+
 def summary(session) -> str:
-    """The status line: preset, iteration, the next op, the optimizer."""
+    """The status line: the next op, iteration, the optimizer (unless the op names it), preset."""
     st = session.stepper
-    where = "iteration done: f starts the next" if st.done else f"next: {st.next_op.label}"
-    return (f"{where} · iteration {st.iteration + 1}, op {st.position}/{len(st.ops)} · "
-            f"{session.describe_optimizer()} · {session.preset.title}")  # fmt: skip
+    if st.done:
+        where = "iteration done: f starts the next"
+    else:
+        where = f"next: {op_label(session, st.next_op)}"
+    parts = [where, f"iteration {st.iteration + 1}, op {st.position}/{len(st.ops)}"]
+    if st.done or st.next_op.kind != "update":
+        parts.append(session.describe_optimizer())
+    return " · ".join([*parts, session.preset.title])
 
 
 def gradcheck_job(session):

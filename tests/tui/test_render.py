@@ -196,3 +196,80 @@ def test_bar_list_for_ten_logits():
     assert lines[1].index("█") < lines[1].index("│") < lines[2].index("█")  # negative left
     assert colors.CURSOR_STYLE in styles_at(text, text.plain.index(lines[2]))
     assert max(len(line) for line in lines) <= 40
+
+
+def adam_record():
+    """The article's model after one Adam update: (optimizer, its record for the weight)."""
+    from tui.session import Session
+
+    s = Session("article")
+    s.set_optimizer("adam")
+    s.iteration()
+    return s.optimizer, s.optimizer.explain(0)
+
+
+def test_short_optimizer_pane_keeps_the_update_and_folds_the_bias_corrections():
+    from tui.widgets.optimizer import fit_rows, update_rows
+
+    opt, rec = adam_record()
+    rows = update_rows(opt, rec, 0)
+    assert len(rows) == 11 and fit_rows(rows, 11) == (rows, [])
+    fitted, notes = fit_rows(rows, 8)
+    terms = [r[0] for r in fitted]
+    assert len(fitted) == 8 and notes == ["t = 1"]
+    assert terms[-2:] == ["value before", "value after"] and "gradient" in terms
+    m_hat = next(r for r in fitted if r[0] == "corrected m")
+    assert m_hat[1] == "m̂ = m / 0.1"  # 1 - 0.9^1, the dropped row's number
+    assert m_hat[2] == next(r for r in rows if r[0] == "corrected m")[2]
+    assert fit_rows(rows, 2)[0][-2:] == rows[-2:]  # never drops what the update produced
+
+
+async def test_optimizer_pane_at_80x24_shows_the_new_value():
+    # At 80x24 the pane has 11 content lines: 2 of header, then Adam's 11 rows cut off w'.
+    from textual.app import App
+
+    from tui.widgets.optimizer import OptimizerPane
+
+    opt, rec = adam_record()
+
+    class One(App):
+        CSS = "OptimizerPane { height: 1fr; }"
+
+        def compose(self):
+            yield OptimizerPane()
+
+    async with One().run_test(size=(44, 11)) as pilot:
+        pane = pilot.app.query_one(OptimizerPane)
+        pane.show(opt, ["0.weight", "0.bias"], 0)
+        await pilot.pause()
+        lines = [strip.text for strip in pane.render_lines(pane.region.reset_offset)]
+        text = "\n".join(lines)
+        assert "w' = w - η·m̂/(√v̂+ε)" in text and "m̂ = m / 0.1" in text
+        assert f"{rec['value_after'].reshape(-1)[0]:.4g}" in lines[-1]
+
+
+async def test_curves_replot_only_when_the_history_changes():
+    # Every step refreshes every pane; replotting an unchanged history cost a few ms a step.
+    from textual.app import App
+
+    from tui.widgets.curves import CurvesPane
+
+    class One(App):
+        def compose(self):
+            yield CurvesPane()
+
+    async with One().run_test(size=(60, 20)) as pilot:
+        pane = pilot.app.query_one(CurvesPane)
+        plt = pane.query_one("#curves-plot").plt
+        cleared = []
+        original = plt.clear_data
+        plt.clear_data = lambda: cleared.append(1) or original()
+        history = [(1, 2.3, 0.1), (2, 1.9, 0.3)]
+        pane.show(history)
+        pane.show(list(history))
+        assert len(cleared) == 1
+        history.append((3, 1.5, 0.5))
+        pane.show(history)
+        pane.show(history, "(running)")
+        await pilot.pause()
+        assert len(cleared) == 3 and pane.summary("(running)").startswith("iter 3  loss 1.5")

@@ -219,3 +219,66 @@ def test_listing_presets_and_previewing_edits_leave_the_random_stream_alone():
     with pytest.raises(ValueError):
         s.load_preset("nope")
     assert rng().bit_generator.state == before
+
+
+def test_status_summary_fits_80_columns_with_short_op_labels():
+    # The update's label is the optimizer's full repr and a residual block's is its whole body:
+    # on an 80-column status line they pushed the iteration and op count out of sight.
+    s = Session("resnet")
+    for _ in range(5):
+        s.forward()
+    text = showing.summary(s)
+    assert text.startswith("next: forward 5: Residual 8→16 s2 · iteration 1, op 5/")
+    assert text.index("Adam lr 0.002") < 80
+    while s.next_kind != "update":
+        s.forward() if s.next_kind in ("forward", "loss") else s.backward()
+    text = showing.summary(s)
+    assert text.startswith("next: update (Adam lr 0.002) · iteration 1, op 20/21 · ")
+    s.update()
+    s.forward()  # a short label stays as the engine wrote it
+    assert showing.summary(s).startswith("next: forward 1: ReLU() · ")
+
+
+def test_undo_history_is_capped_to_keep_the_app_small():
+    # Each LeNet undo snapshot is about 0.5 MB (parameters, gradients, Adam state and the last
+    # recorded update): the engine's default 128 MiB took the app past 300 MB of RSS.
+    from tui.session import UNDO_BYTES
+
+    s = Session("lenet")
+    assert s.stepper.max_history_bytes == UNDO_BYTES <= 24 * 2**20
+    for _ in range(5):
+        s.iteration()
+    assert 0 < s.stepper._history_bytes <= UNDO_BYTES
+    assert s.stepper.history_size >= 2 * len(s.stepper.ops)  # still two whole iterations back
+    s.set_optimizer("sgd")
+    assert s.stepper.max_history_bytes == UNDO_BYTES  # every rebuilt stepper keeps the cap
+
+
+def test_warm_up_freezes_the_long_lived_heap_once():
+    # Without it a full garbage collection walked numba's and textual's objects (~100 ms)
+    # every dozen steps: the step latency's p95 stall.
+    import gc
+
+    from tui import session as session_module
+
+    session_module._frozen = False
+    s = Session("article")
+    s.warm()
+    assert session_module._frozen and gc.get_freeze_count() > 0
+    assert session_module.freeze_long_lived() is False  # once per process
+
+
+def test_weight_gradient_view_waits_for_the_backward_pass(article):
+    # Before backward reaches the layer, .grad holds zeros: shown as a map they read as a
+    # computed gradient of 0 while the math pane says it is not computed yet.
+    article.forward()
+    article.sel.view = "weight_grad"
+    shown = showing.tensor(article)
+    assert shown.array is None and "comes in the backward pass: press f" in shown.message
+    article.forward()
+    article.backward()
+    article.backward()
+    article.sel.set_layer(0)
+    article.sel.view = "weight_grad"
+    shown = showing.tensor(article)
+    np.testing.assert_array_equal(shown.array, [[[36, 24, 12]] * 3])  # the article's dL/dW

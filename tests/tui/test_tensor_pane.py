@@ -247,3 +247,58 @@ async def test_engine_receptive_field_highlights_the_shown_channel_only():
         await pilot.pause()
         marked = [s for s in pane.render().spans if s.style == colors.HIGHLIGHT_STYLE]
         assert [pane.render().plain[s.start : s.end].split()[0] for s in marked] == ["3", "7"]
+
+
+async def test_long_title_in_a_narrow_pane_keeps_the_legend_visible():
+    # The explorer's 80x24 layout: a 42-column, 11-row tensor pane showing a 28x28 gradient
+    # with a title too long for one line. A header wrapped by the terminal instead of packed
+    # by the pane was a line taller than counted and pushed the min/max legend off the pane.
+    grad = np.random.default_rng(3).standard_normal((1, 28, 28)).astype(np.float32)
+    app = PaneApp()
+    async with app.run_test(size=(44, 11)) as pilot:
+        pane = app.query_one(TensorPane)
+        pane.show(grad, title="layer 0 ∂L/∂x (grad_input) · sample 1/8", cursor=(0, 9, 7))
+        await pilot.pause()
+        lines = screen_lines(pane)
+        assert len(lines) == 11 and all(len(line) <= pane.size.width for line in lines)
+        assert lines[0].startswith("layer 0 ∂L/∂x (grad_input) · sample 1/8")
+        assert "[9,7] = " in "\n".join(lines[:3])
+        assert lines[-1].startswith("min ") and "max " in lines[-1]
+
+
+async def test_long_title_breaks_at_its_separators_instead_of_being_cut():
+    app = PaneApp()
+    async with app.run_test(size=(44, 12)) as pilot:
+        pane = app.query_one(TensorPane)
+        pane.show(np.ones((1, 5, 5)), title="layer 0 input x · sample 1/1 · receptive field")
+        await pilot.pause()
+        lines = screen_lines(pane)
+        assert lines[0] == "layer 0 input x · sample 1/1"
+        assert lines[1] == "receptive field  channel 1/1"
+        assert lines[2].startswith("1×5×5  auto: numbers")
+        assert "…" not in "\n".join(lines)
+
+
+async def test_numbers_mode_on_a_big_map_shows_a_window_around_the_cursor():
+    # 28 numbers a row in a 42-column pane wrapped into ragged lines that read as a wrong grid.
+    image = np.arange(28 * 28, dtype=np.float32).reshape(28, 28) / 10
+    app = PaneApp()
+    async with app.run_test(size=(44, 12)) as pilot:
+        pane = app.query_one(TensorPane)
+        pane.show(image, title="input", cursor=(20, 25))
+        pane.set_mode("numbers")
+        await pilot.pause()
+        lines = screen_lines(pane)
+        assert len(lines) == 12 and all(len(line) <= pane.size.width for line in lines)
+        foot = next(line for line in lines if line.startswith("min "))
+        grid = [line.split() for line in lines[1 : lines.index(foot)] if line]
+        width = len(grid[0])
+        assert all(len(row) == width for row in grid) and width >= 4
+        assert foot.startswith("min 0  max 78.3")
+        rows, cols = foot.split("rows ")[1].split(", cols ")
+        r0, r1 = map(int, rows.split("-"))
+        c0, c1 = map(int, cols.split("-"))
+        assert r0 <= 20 <= r1 and c0 <= 25 <= c1 and c1 == 27  # clamped at the right edge
+        assert r1 - r0 + 1 == len(grid) and c1 - c0 + 1 == width
+        assert grid[20 - r0][25 - c0] == "58"  # image[20, 25] = (20 * 28 + 25) / 10, 2 digits
+        assert "[20,25] = 58.5" in lines[0]

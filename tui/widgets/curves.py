@@ -34,6 +34,7 @@ class CurvesPane(Vertical, can_focus=True):
         super().__init__(**kwargs)
         self.border_title = "Curves"
         self.points: list[Point] = []
+        self._shown: tuple[list[Point], str] | None = None  # what the plot shows now
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="curves-plot")
@@ -41,6 +42,9 @@ class CurvesPane(Vertical, can_focus=True):
 
     def show(self, points: list[Point], note: str = "") -> None:
         """Replot from the session's history (iteration, loss, accuracy or None)."""
+        if self._shown is not None and self._shown == (points, note):
+            return  # every step refreshes every pane; a plotext replot costs a few ms
+        self._shown = (list(points), note)
         self.points = list(points)
         plot = self.query_one(PlotextPlot)
         plt = plot.plt

@@ -65,6 +65,39 @@ def update_rows(opt, rec: dict, flat: int) -> list[tuple[str, str, str]]:
     return rows
 
 
+# Rows that may go when the pane is short, least needed first: the bias corrections reappear
+# as numbers in the m̂ and v̂ formulas, t joins the "where" line, lr is in the title line.
+# The gradient and the value before and after always stay.
+DROPPABLE = ("bias corr. 1", "bias corr. 2", "step", "learning rate", "1st moment", "2nd moment")
+
+
+def fit_rows(rows: list[tuple[str, str, str]], max_rows: int) -> tuple[list, list[str]]:
+    """At most max_rows rows, dropping DROPPABLE ones in order; also the notes they leave.
+
+    A dropped bias correction is folded into its corrected moment's formula ("m̂ = m / 0.1"),
+    a dropped step becomes the note "t = 3" (for the header).
+    """
+    rows, notes = list(rows), []
+    by_term = {term: value for term, _, value in rows}
+    for term in DROPPABLE:
+        if len(rows) <= max_rows:
+            break
+        if term not in by_term:
+            continue
+        rows = [row for row in rows if row[0] != term]
+        if term == "step":
+            notes.append(f"t = {by_term[term]}")
+        elif term.startswith("bias corr."):
+            k = term[-1]
+            target = "corrected m" if k == "1" else "corrected v"
+            symbol = "m̂ = m" if k == "1" else "v̂ = v"
+            rows = [
+                (t, f"{symbol} / {by_term[term]}", v) if t == target else (t, f, v)
+                for t, f, v in rows
+            ]
+    return rows, notes
+
+
 class OptimizerPane(Widget, can_focus=True):
     """Left/right pick the parameter, up/down the element; o/+/- on the screen change optimizer."""
 
@@ -136,7 +169,12 @@ class OptimizerPane(Widget, can_focus=True):
             rows = [("value", "w", fmt(_at(p.value, flat)))]
             rows += [("gradient", "g = ∂L/∂w", fmt(_at(p.grad, flat))), ("", note, "")]
         else:
-            rows = update_rows(opt, rec, flat)
+            # A short pane (80x24) must still show w': rows give way, not the result.
+            width = max(self.content_size.width, 1)
+            head = -(-title.cell_len // width) + -(-where.cell_len // width)
+            rows, notes = fit_rows(update_rows(opt, rec, flat), self.content_size.height - head)
+            if notes:
+                where.append("  " + "  ".join(notes))
         for term, formula, value in rows:
             table.add_row(*((term,) if wide else ()), formula, value)
         grid = Table.grid()

@@ -17,6 +17,18 @@ MODES = ("auto", "numbers", "heatmap")
 EMPTY = "nothing computed yet — press f to step forward"
 
 
+def _split_title(title: str, width: int) -> list[str]:
+    """The title in pieces of at most `width`, broken at its " · " separators where needed."""
+    pieces, current = [], ""
+    for piece in title.split(" · "):
+        joined = f"{current} · {piece}" if current else piece
+        if current and len(joined) > width:
+            pieces.append(current)
+            joined = piece
+        current = joined
+    return [*pieces, current]
+
+
 class TensorPane(Widget, can_focus=True):
     """Shows a (C, H, W), (H, W) or (F,) array; owns channel, display mode and element cursor."""
 
@@ -197,18 +209,34 @@ class TensorPane(Widget, can_focus=True):
         )
 
     def _header(self, shown: str, width: int) -> Text:
-        """Title and channel, then shape, mode and the cursor's value; two lines if too wide."""
-        first = Text(self.title or "tensor", style="bold")
+        """Title, channel, shape and mode, the cursor's value: packed into lines of `width`.
+
+        Packed here rather than left to wrap: a wrapped header would be one line taller than
+        counted and push the legend (min/max) out of the pane.
+        """
+        parts = [(piece, "bold") for piece in _split_title(self.title or "tensor", width)]
         if self.array.ndim == 3:
-            first.append(f"  channel {self.channel + 1}/{self.channels}")
-        second = Text(f"{'×'.join(map(str, self.array.shape))}  {shown}", style="dim")
+            parts.append((f"channel {self.channel + 1}/{self.channels}", ""))
+        parts.append((f"{'×'.join(map(str, self.array.shape))}  {shown}", "dim"))
         if self.cursor is not None:
             i, j = self.cursor
             value = render.format_number(self._maps[self.channel, i, j])
             where = f"[{i}]" if self.is_vector else f"[{i},{j}]"
-            second.append(f"  {where} = {value}")
-        sep = "  " if first.cell_len + 2 + second.cell_len <= width else "\n"
-        return Text(sep).join([first, second])
+            parts.append((f"{where} = {value}", "dim"))
+        header = Text(no_wrap=True, overflow="crop")
+        used = 0
+        for text, style in parts:
+            if len(text) > width:  # only a very long title: cut it, keep the rest readable
+                text = text[: max(width - 1, 1)] + "…"
+            if used and used + 2 + len(text) <= width:
+                header.append("  ")
+                used += 2
+            elif used:
+                header.append("\n")
+                used = 0
+            header.append(text, style=style)
+            used += len(text)
+        return header
 
     def _build(self, width: int, height: int) -> Text:
         if self._maps is None:
@@ -218,15 +246,26 @@ class TensorPane(Widget, can_focus=True):
         signed = render.auto_signed(self._maps) if self.signed is None else self.signed
         header_lines = 1 + self._header("auto: numbers", width).plain.count("\n")
         body_h = height - header_lines - 1  # the legend takes the last line
+        window = ""  # numbers mode on a map too big for the pane: which part is shown
         if self.is_vector:
             body, shown = self._vector_body(plane[:, 0], width, body_h, signed, color)
         else:
-            fits = render.fit_digits(plane, width) is not None and plane.shape[0] <= body_h + 1
+            fits = render.fit_digits(plane, width) is not None and plane.shape[0] <= body_h
             if self.mode == "numbers" or (self.mode == "auto" and fits):
+                rows, cols = (0, plane.shape[0]), (0, plane.shape[1])
+                if not fits:  # a window around the cursor: wrapped rows would garble the grid
+                    rows, cols = self._window(plane, width, max(body_h, 1))
+                cur, marks = self.cursor, self._marks()
+                if cur is not None:
+                    cur = (cur[0] - rows[0], cur[1] - cols[0])
+                marks = {(i - rows[0], j - cols[0]) for i, j in marks}
                 body = render.number_grid(
-                    plane, cursor=self.cursor, highlight=self._marks(), width=width, color=color
-                )
+                    plane[rows[0] : rows[1], cols[0] : cols[1]], cursor=cur, highlight=marks,
+                    width=width, color=color,
+                )  # fmt: skip
                 shown = "numbers"
+                if not fits:
+                    window = f"rows {rows[0]}-{rows[1] - 1}, cols {cols[0]}-{cols[1] - 1}"
             else:
                 body = render.heatmap(
                     plane, max_width=width, max_height=body_h, signed=signed,
@@ -238,12 +277,27 @@ class TensorPane(Widget, can_focus=True):
             foot = render.legend(lo, hi, signed=signed, color=color, width=min(width, 48))
         else:
             foot = Text(f"min {render.format_number(lo)}  max {render.format_number(hi)}")
+            if window:
+                foot.append(f"  {window}")
             foot.stylize("dim")
         if self.mode == "auto":
             shown = f"auto: {shown}"
         # no wrapping: a wrapped line would push the legend out of the pane
         lines = Text("\n", no_wrap=True, overflow="crop")
         return lines.join([self._header(shown, width), body, foot])
+
+    def _window(self, plane, width: int, rows: int) -> tuple[tuple[int, int], tuple[int, int]]:
+        """(row range, column range) of the number grid that fits, centred on the cursor."""
+        h, w = plane.shape
+        cell = max(len(v) for v in render.numbers.format_array(plane, 1).ravel())
+        cols = max(1, (width + render.numbers.GAP) // (cell + render.numbers.GAP))
+        ci, cj = self.cursor if self.cursor is not None else (0, 0)
+
+        def span(centre: int, size: int, n: int) -> tuple[int, int]:
+            start = min(max(centre - size // 2, 0), max(n - size, 0))
+            return start, min(n, start + size)
+
+        return span(ci, rows, h), span(cj, cols, w)
 
     def _vector_body(self, v, width, body_h, signed, color) -> tuple[Text, str]:
         """Bars (windowed around the cursor when long) or a wrapped heatmap for long vectors."""
