@@ -29,7 +29,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
 ALL_FIELDS = tuple(dict.fromkeys(f for fields in FIELDS.values() for f in fields))
 PAIR_FIELDS = {"kernel_size", "stride", "padding"}  # "3" or "3,2" (height, width)
 OPTIONAL = {("MaxPool2d", "stride"), ("AvgPool2d", "stride")}  # blank = same as kernel_size
-HINTS = {"stride": "blank = kernel size", "kernel_size": "3 or 3,2", "p": "0 <= p < 1"}
+HINTS = {"stride": "1 or 2,1 (pools: blank = kernel)", "kernel_size": "3 or 3,2", "p": "0 <= p < 1"}
 
 Check = Callable[[dict], list[str]]  # candidate spec -> preview lines; ValueError says why not
 
