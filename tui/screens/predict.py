@@ -12,8 +12,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
+from tui.colormode import use_color
 from tui.render import bar_list, heatmap
-from tui.widgets.labkit import LabKeys, tile, use_color
+from tui.widgets.labkit import LabKeys, tile
 
 SOURCES = (("pretrained lenet", "pretrained"), ("latest training run", "latest"),
            ("checkpoint file", "checkpoint"))  # fmt: skip

@@ -14,10 +14,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
+from tui.colormode import use_color
 from tui.messages import TrainDone, TrainStep
 from tui.widgets.confusion import HELD_OUT, confusion_text, digit_card, misclassified
 from tui.widgets.hyperparams import HyperParams, parse_config
-from tui.widgets.labkit import LabKeys, use_color
+from tui.widgets.labkit import LabKeys
 from tui.widgets.run_curves import RunCurves, RunSeries
 
 REFRESH_S = 0.1  # at most ten interface updates a second from the run thread

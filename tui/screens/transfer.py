@@ -13,8 +13,9 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
+from tui.colormode import use_color
 from tui.messages import TransferDone, TransferStep
-from tui.widgets.labkit import LabKeys, use_color
+from tui.widgets.labkit import LabKeys
 
 EXPLAIN = """\
 Transfer learning: a network trained on one task has already learned useful features (edges,

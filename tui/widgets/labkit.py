@@ -1,15 +1,8 @@
-"""Shared bits of the lab screens: palette rows from BINDINGS, colour switch, heatmap tiling."""
+"""Shared bits of the lab screens: palette rows from BINDINGS, heatmap tiling."""
 
 from __future__ import annotations
 
-import os
-
 from rich.text import Text
-
-
-def use_color(app) -> bool:
-    """Colour unless NO_COLOR is set or the app runs in no-colour mode."""
-    return not (getattr(app, "no_color", False) or "NO_COLOR" in os.environ)
 
 
 class LabKeys:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from rich.text import Text
 from textual.widget import Widget
 
+from tui.colormode import use_color
 from tui.render.math import explanation_text
 
 EMPTY = "nothing to explain yet — press f to step forward"
@@ -29,11 +28,10 @@ class MathPane(Widget):
 
     @property
     def color(self) -> bool:
-        """Whether to use colour: off under NO_COLOR or the app's no-colour mode."""
+        """Whether to use colour (see tui.colormode.use_color); an explicit override wins."""
         if self.color_override is not None:
             return self.color_override
-        app_no_color = getattr(self.app, "no_color", False) if self.is_attached else False
-        return not (app_no_color or "NO_COLOR" in os.environ)
+        return use_color(self.app if self.is_attached else None)
 
     def show(self, explanation) -> None:
         """Display an engine.explain Explanation."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 from rich.text import Text
@@ -12,6 +11,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from tui import render
+from tui.colormode import use_color
 
 MODES = ("auto", "numbers", "heatmap")
 EMPTY = "nothing computed yet — press f to step forward"
@@ -103,11 +103,10 @@ class TensorPane(Widget, can_focus=True):
 
     @property
     def color(self) -> bool:
-        """Whether to use colour: off under NO_COLOR or the app's no-colour mode."""
+        """Whether to use colour (see tui.colormode.use_color); an explicit override wins."""
         if self.color_override is not None:
             return self.color_override
-        app_no_color = getattr(self.app, "no_color", False) if self.is_attached else False
-        return not (app_no_color or "NO_COLOR" in os.environ)
+        return use_color(self.app if self.is_attached else None)
 
     def show(self, array, *, title="", cursor=None, highlight=frozenset(), signed=None) -> None:
         """Display one sample; cursor (i, j), (c, i, j) or (i,); highlight: index tuples.
