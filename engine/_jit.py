@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -56,3 +57,15 @@ def pjit(*args, **kwargs):
 
 
 prange = numba.prange
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None):
+    """Run parallel kernels on n threads (None: all) inside the block; tests use it to check
+    that results do not depend on the thread count (each kernel's partition does not)."""
+    saved = numba.get_num_threads()
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if n is None else n)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(saved)

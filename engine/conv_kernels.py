@@ -1,21 +1,27 @@
-"""Numba kernels for 2-D convolution: forward, grad_input, grad_weight, grad_bias.
+"""Numba kernels for 2-D convolution: forward, grad_input and grad_weight (and input padding).
 
 Every kernel reads a zero-padded input, so its loops run from 0 and LLVM can vectorise them
 (PERFORMANCE.md, pitfall 1). The 3x3 stride-1 kernels treat each padded plane as one flat row:
 output q (in input-row-stride coordinates) is sum_t w[t] * x[q + off_t] with the nine offsets
 {0, 1, 2, Wi, Wi+1, Wi+2, 2Wi, 2Wi+1, 2Wi+2}; the (kw - 1) columns that wrap around a row end are
 computed and dropped. Each prange iteration owns its slice of the output (race-free, and the
-same partition every run, so results are bit-identical between runs).
+same partition every run and for any thread count, so results are bit-identical).
 
-Each kernel is a small parallel loop over tasks that calls a plain `_..._task` function: the
-heavy loops then compile once per dtype, shared by the parallel and the serial twin.
+grad_input needs no kernel of its own: it is a stride-1 forward correlation of grad_out, spread
+out by the stride and padded by k - 1 (pad_into_kernel), with the flipped kernel.
+
+Each kernel is a loop over tasks that calls a plain `_..._task` function, run on the thread
+pool (prange) or, when the caller passes serial=True, on the calling thread: lesson-sized
+inputs take less time than waking the pool. Both loops share one compiled task, so the serial
+path costs almost no compile time (separately compiled serial twins of every kernel did: half of
+the old 30 s cold start). Compile time (PERFORMANCE.md, pitfall 7) also depends on what the
+bodies use: arrays are copied with explicit loops, because a slice assignment (`a[i:j] = b[k:l]`)
+pulls in Numba's shape-mismatch error path, which took 1-3 s to compile per kernel.
 """
 
 from __future__ import annotations
 
 import contextlib
-import types
-from typing import NamedTuple
 
 import numpy as np
 
@@ -26,43 +32,25 @@ TILE = 2048  # flat outputs per task: 4 accumulator rows of TILE floats stay in 
 LANES = 16  # flat loops run to a multiple of this (float32 AVX-512): no scalar remainder loop
 SLACK = 64  # elements the 3x3 kernels may read past the end of their input (see pad_buffer)
 
-
-# Below these sizes a layer runs the serial twins: waking the thread pool costs tens of
-# microseconds (more with OMP_WAIT_POLICY=PASSIVE) and lesson-sized inputs take less than that.
+# Below these sizes a layer runs its kernels serially: waking the thread pool and joining it
+# costs microseconds per kernel, as much as a lesson-sized kernel's whole work.
 SERIAL_BELOW_FLOPS = 2_000_000  # convolution: about 40 us on one core
 SERIAL_BELOW_ELEMENTS = 1 << 18  # pooling: input elements
 
 
 @contextlib.contextmanager
 def kernel_path(path: str):
-    """Run every conv/pool layer's "serial" or "parallel" kernels inside the block, whatever
-    the problem size (tests; warming up both versions)."""
+    """Run every conv/pool kernel "serial" (on the calling thread) or "parallel" (on the
+    thread pool) inside the block, whatever the problem size (tests)."""
     global SERIAL_BELOW_FLOPS, SERIAL_BELOW_ELEMENTS
     if path not in ("serial", "parallel"):
         raise ValueError(f"kernel_path: expects 'serial' or 'parallel', got {path!r}")
     saved = SERIAL_BELOW_FLOPS, SERIAL_BELOW_ELEMENTS
-    limit = 0 if path == "parallel" else float("inf")
-    SERIAL_BELOW_FLOPS = SERIAL_BELOW_ELEMENTS = limit
+    SERIAL_BELOW_FLOPS = SERIAL_BELOW_ELEMENTS = 0 if path == "parallel" else float("inf")
     try:
         yield
     finally:
         SERIAL_BELOW_FLOPS, SERIAL_BELOW_ELEMENTS = saved
-
-
-class Twin(NamedTuple):
-    """One kernel compiled twice; index with `small` (a bool): twin[small]."""
-
-    parallel: object  # thread pool: for real batches
-    serial: object  # no thread wake-up (tens of microseconds each): for lesson-sized inputs
-
-
-def twin(fn) -> Twin:
-    """Compile fn as a parallel and as a serial kernel (prange runs as range in the latter)."""
-    # A renamed copy, so the two compiled versions get separate on-disk cache entries.
-    serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial")
-    serial.__qualname__ = fn.__qualname__ + "_serial"
-    serial.__doc__ = fn.__doc__
-    return Twin(pjit(fn), njit(serial))
 
 
 @njit(inline="always")
@@ -98,19 +86,42 @@ def pad_buffer(shape: tuple, dtype) -> np.ndarray:
     return np.zeros(size + SLACK, dtype=dtype)[:size].reshape(shape)
 
 
-@twin
-def pad_into_kernel(x, dst, top, left):
-    """Copy x (N, C, H, W) into dst at (top, left); dst's border is left as it is (zeros)."""
-    N, C, H, W = x.shape
-    for task in prange(N * C):
-        n, c = task // C, task % C
-        for h in range(H):
-            dst[n, c, top + h, left : left + W] = x[n, c, h]
+@njit
+def _pad_task(x, dst, top, left, sh, sw, n, c):
+    for h in range(x.shape[2]):
+        src, row = x[n, c, h], dst[n, c, top + h * sh, left:]
+        if sw == 1:  # a contiguous copy, which LLVM vectorises
+            for w in range(x.shape[3]):
+                row[w] = src[w]
+        else:
+            for w in range(x.shape[3]):
+                row[w * sw] = src[w]
+
+
+@pjit
+def pad_into_kernel(x, dst, top, left, sh, sw, serial):
+    """dst[n, c, top + h*sh, left + w*sw] = x[n, c, h, w]; the rest of dst is left as it is.
+
+    With stride 1 this pads x by dst's zero border. With stride s it also spreads x out with
+    s - 1 zeros between elements: how a strided convolution's grad_out is laid out before
+    grad_input is computed as a stride-1 correlation.
+    """
+    C = x.shape[1]
+    if serial:
+        for task in range(x.shape[0] * C):
+            _pad_task(x, dst, top, left, sh, sw, task // C, task % C)
+    else:
+        for task in prange(x.shape[0] * C):
+            _pad_task(x, dst, top, left, sh, sw, task // C, task % C)
 
 
 @njit
-def _forward_3x3_task(planes, wpk, bias, out, n, c0, q0, T, span, base, Wi):
-    # out[n, c0:c0+4] at flat positions q0..q0+T of the (Hout x Wi) output grid
+def _forward_3x3_task(planes, wpk, bias, out, n, rest, T, span, base, Wi):
+    # out[n, c0:c0+4] at flat positions q0..q0+T of the (Hout x Wi) output grid. Consecutive
+    # tasks share a tile of input (c0 varies fastest): it is still in cache for the next
+    # channel block (on 224 px images the other order took 1.5x as long).
+    nblk = wpk.shape[0] // BLOCK
+    c0, q0 = (rest % nblk) * BLOCK, (rest // nblk) * T
     m = min(T, span - q0)
     m_up = (m + LANES - 1) // LANES * LANES  # T is a multiple of LANES
     acc = np.empty((BLOCK, T), dtype=out.dtype)  # (4, T) sums for this task
@@ -136,26 +147,36 @@ def _forward_3x3_task(planes, wpk, bias, out, n, c0, q0, T, span, base, Wi):
     for oh in range(q0 // Wi, (q0 + m - 1) // Wi + 1):
         lo, hi = max(oh * Wi, q0), min(oh * Wi + Wout, q0 + m)
         for c in range(min(BLOCK, out.shape[1] - c0) if hi > lo else 0):
-            out[n, c0 + c, oh, lo - oh * Wi : hi - oh * Wi] = acc[c, lo - q0 : hi - q0]
+            # loops index from 0: a computed (possibly negative) index would need
+            # Numba's wrap-around check on every element, which stops vectorisation
+            src, row = acc[c, lo - q0 : hi - q0], out[n, c0 + c, oh, lo - oh * Wi :]
+            for q in range(hi - lo):
+                row[q] = src[q]
 
 
-@twin
-def conv2d_forward_3x3_kernel(xp, wpk, bias, out, oy0, ox0):
+@pjit
+def conv2d_forward_3x3_kernel(xp, wpk, bias, out, oy0, ox0, serial):
     """out = bias + 3x3 stride-1 correlation of xp, read from (oy0, ox0); wpk (Cpad, Cin, 9)."""
     N, Cin, Hi, Wi = xp.shape
     nblk = wpk.shape[0] // BLOCK
     span = (out.shape[2] - 1) * Wi + out.shape[3]  # flat outputs, wrap-around included
     ntile = (span + TILE - 1) // TILE
     T = ((span + ntile - 1) // ntile + LANES - 1) // LANES * LANES
-    planes = xp.reshape(N, Cin, Hi * Wi)
-    for task in prange(N * nblk * ntile):
-        n, rest = task // (nblk * ntile), task % (nblk * ntile)
-        c0, q0 = (rest // ntile) * BLOCK, (rest % ntile) * T
-        _forward_3x3_task(planes, wpk, bias, out, n, c0, q0, T, span, oy0 * Wi + ox0, Wi)
+    planes, base, per_n = xp.reshape(N, Cin, Hi * Wi), oy0 * Wi + ox0, nblk * ntile
+    if serial:
+        for task in range(N * per_n):
+            _forward_3x3_task(
+                planes, wpk, bias, out, task // per_n, task % per_n, T, span, base, Wi
+            )
+    else:
+        for task in prange(N * per_n):
+            _forward_3x3_task(
+                planes, wpk, bias, out, task // per_n, task % per_n, T, span, base, Wi
+            )
 
 
 @njit
-def _forward_task(xp, w, bias, out, sh, sw, n, co):
+def _forward_task(xp, w, bias, out, sh, sw, oy0, ox0, n, co):
     o = out[n, co]  # (Hout, Wout)
     o[:, :] = bias[co]
     kh, kw = w.shape[2], w.shape[3]
@@ -165,7 +186,7 @@ def _forward_task(xp, w, bias, out, sh, sw, n, co):
                 wv = w[co, ci, i, j]
                 for oh in range(o.shape[0]):
                     orow = o[oh]
-                    xr = xp[n, ci, oh * sh + i, j:]
+                    xr = xp[n, ci, oy0 + oh * sh + i, ox0 + j :]
                     if sw == 1:
                         for ow in range(o.shape[1]):
                             orow[ow] += wv * xr[ow]
@@ -174,41 +195,16 @@ def _forward_task(xp, w, bias, out, sh, sw, n, co):
                             orow[ow] += wv * xr[ow * sw]
 
 
-@twin
-def conv2d_forward_kernel(xp, w, bias, out, sh, sw):
-    """out = bias + correlation of the padded input xp with w (any kernel size and stride)."""
+@pjit
+def conv2d_forward_kernel(xp, w, bias, out, sh, sw, oy0, ox0, serial):
+    """out = bias + correlation of xp, read from (oy0, ox0), with w (any kernel size, stride)."""
     N, Cout = out.shape[0], out.shape[1]
-    for task in prange(N * Cout):
-        _forward_task(xp, w, bias, out, sh, sw, task // Cout, task % Cout)
-
-
-@njit
-def _grad_input_task(grad_out, w, sh, sw, ph, pw, grad_input, n, ci):
-    H, W = grad_input.shape[2], grad_input.shape[3]
-    gp = np.zeros((H + 2 * ph, W + 2 * pw), dtype=grad_input.dtype)  # padded plane
-    Wout = grad_out.shape[3]
-    for co in range(grad_out.shape[1]):
-        for i in range(w.shape[2]):
-            for j in range(w.shape[3]):
-                wv = w[co, ci, i, j]
-                for oh in range(grad_out.shape[2]):
-                    gr = grad_out[n, co, oh]
-                    dst = gp[oh * sh + i, j:]
-                    if sw == 1:
-                        for ow in range(Wout):
-                            dst[ow] += wv * gr[ow]
-                    else:
-                        for ow in range(Wout):
-                            dst[ow * sw] += wv * gr[ow]
-    grad_input[n, ci] = gp[ph : ph + H, pw : pw + W]
-
-
-@twin
-def conv2d_grad_input_kernel(grad_out, w, sh, sw, ph, pw, grad_input):
-    """grad_input = the transpose of the correlation applied to grad_out (any size and stride)."""
-    N, Cin = grad_input.shape[0], grad_input.shape[1]
-    for task in prange(N * Cin):
-        _grad_input_task(grad_out, w, sh, sw, ph, pw, grad_input, task // Cin, task % Cin)
+    if serial:
+        for task in range(N * Cout):
+            _forward_task(xp, w, bias, out, sh, sw, oy0, ox0, task // Cout, task % Cout)
+    else:
+        for task in prange(N * Cout):
+            _forward_task(xp, w, bias, out, sh, sw, oy0, ox0, task // Cout, task % Cout)
 
 
 @njit
@@ -224,9 +220,10 @@ def _grad_weight_3x3_task(planes, grad_out, grad_weight, c0, Wp):
     acc = np.zeros((2, Cin, 9), dtype=grad_weight.dtype)
     for n in range(N):
         for oh in range(Hout):
-            g0[oh * Wp : oh * Wp + Wout] = grad_out[n, c0, oh]
-            if pair:
-                g1[oh * Wp : oh * Wp + Wout] = grad_out[n, c0 + 1, oh]
+            for c in range(2 if pair else 1):
+                src, row = grad_out[n, c0 + c, oh], g[c, oh * Wp :]
+                for ow in range(Wout):
+                    row[ow] = src[ow]
         for ci in range(Cin):
             r0 = planes[n, ci]
             r1 = r0[Wp:]
@@ -248,56 +245,45 @@ def _grad_weight_3x3_task(planes, grad_out, grad_weight, c0, Wp):
                 grad_weight[c0 + c, ci, k // 3, k % 3] += acc[c, ci, k]
 
 
-@twin
-def conv2d_grad_weight_3x3_kernel(xp, grad_out, grad_weight):
+@pjit
+def conv2d_grad_weight_3x3_kernel(xp, grad_out, grad_weight, serial):
     """grad_weight += 3x3 stride-1 correlation of xp with grad_out, summed over the batch."""
     N, Cin, Hp, Wp = xp.shape
     planes = xp.reshape(N, Cin, Hp * Wp)
-    for blk in prange((grad_out.shape[1] + 1) // 2):  # a task owns output channels 2b, 2b+1
-        _grad_weight_3x3_task(planes, grad_out, grad_weight, 2 * blk, Wp)
+    if serial:  # a task owns output channels 2b and 2b+1
+        for blk in range((grad_out.shape[1] + 1) // 2):
+            _grad_weight_3x3_task(planes, grad_out, grad_weight, 2 * blk, Wp)
+    else:
+        for blk in prange((grad_out.shape[1] + 1) // 2):
+            _grad_weight_3x3_task(planes, grad_out, grad_weight, 2 * blk, Wp)
 
 
 @njit
-def _grad_weight_task(xp, grad_out, sh, sw, grad_weight, co):
+def _grad_weight_task(xp, grad_out, sh, sw, grad_weight, co, ci):
     Hout, Wout = grad_out.shape[2], grad_out.shape[3]
-    for ci in range(xp.shape[1]):
-        for i in range(grad_weight.shape[2]):
-            for j in range(grad_weight.shape[3]):
-                s = grad_weight.dtype.type(0)
-                for n in range(xp.shape[0]):
-                    for oh in range(Hout):
-                        gr = grad_out[n, co, oh]
-                        xr = xp[n, ci, oh * sh + i, j:]
-                        if sw == 1:
-                            for ow in range(Wout):
-                                s += gr[ow] * xr[ow]
-                        else:
-                            for ow in range(Wout):
-                                s += gr[ow] * xr[ow * sw]
-                grad_weight[co, ci, i, j] += s
+    for i in range(grad_weight.shape[2]):
+        for j in range(grad_weight.shape[3]):
+            s = grad_weight.dtype.type(0)
+            for n in range(xp.shape[0]):
+                for oh in range(Hout):
+                    gr = grad_out[n, co, oh]
+                    xr = xp[n, ci, oh * sh + i, j:]
+                    if sw == 1:
+                        for ow in range(Wout):
+                            s += gr[ow] * xr[ow]
+                    else:
+                        for ow in range(Wout):
+                            s += gr[ow] * xr[ow * sw]
+            grad_weight[co, ci, i, j] += s
 
 
-@twin
-def conv2d_grad_weight_kernel(xp, grad_out, sh, sw, grad_weight):
+@pjit
+def conv2d_grad_weight_kernel(xp, grad_out, sh, sw, grad_weight, serial):
     """grad_weight += correlation of xp with grad_out over the batch (any size and stride)."""
-    for co in prange(grad_weight.shape[0]):
-        _grad_weight_task(xp, grad_out, sh, sw, grad_weight, co)
-
-
-@njit
-def _grad_bias_task(planes, grad_bias, c):
-    s = grad_bias.dtype.type(0)
-    for n in range(planes.shape[0]):
-        p = planes[n, c]
-        for q in range(p.shape[0]):
-            s += p[q]
-    grad_bias[c] += s
-
-
-@twin
-def conv2d_grad_bias_kernel(grad_out, grad_bias):
-    """grad_bias += grad_out summed over batch and space."""
-    N, C, H, W = grad_out.shape
-    planes = grad_out.reshape(N, C, H * W)
-    for c in prange(C):
-        _grad_bias_task(planes, grad_bias, c)
+    Cout, Cin = grad_weight.shape[0], grad_weight.shape[1]
+    if serial:  # a task owns grad_weight[co, ci]
+        for task in range(Cout * Cin):
+            _grad_weight_task(xp, grad_out, sh, sw, grad_weight, task // Cin, task % Cin)
+    else:
+        for task in prange(Cout * Cin):
+            _grad_weight_task(xp, grad_out, sh, sw, grad_weight, task // Cin, task % Cin)

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-# Each entry runs one layer forward and backward on a tiny float32 input, which compiles the
-# kernels that layer uses for the shapes the presets need (3x3 same-padding, strided, 1x1, pools).
+# Each entry runs one layer forward and backward on a tiny input, which compiles the kernels
+# that layer uses for the shapes the presets need (3x3 same-padding, strided, 1x1, pools).
 ProgressFn = Callable[[int, int, str], None]
 
 
@@ -26,30 +26,24 @@ def _cases():
     ]
 
 
-def warmup(
-    progress: ProgressFn | None = None, dtypes=(np.float32,), paths=("serial", "parallel")
-) -> int:
-    """Run every kernel once per dtype and path so later calls are fast; returns the count.
+def warmup(progress: ProgressFn | None = None, dtypes=(np.float32,)) -> int:
+    """Run every kernel once per dtype so later calls are fast; returns the number of cases.
 
-    Each kernel exists as a serial twin (lesson-sized inputs) and a parallel one (batches);
-    both are compiled, or loaded from Numba's cache, here rather than on the first batch.
+    A kernel's serial and thread-pool loops are one compiled function, so one pass compiles
+    both. float64 (gradient checks) is left out by default: it compiles on first use.
     """
-    from engine.conv_kernels import kernel_path
-
     cases = _cases()
-    total = len(cases) * len(dtypes) * len(paths)
+    total = len(cases) * len(dtypes)
     done = 0
-    for path in paths:
-        for dtype in dtypes:
-            for name, layer, shape in cases:
-                if progress is not None:
-                    progress(done, total, f"{name} ({path}, {np.dtype(dtype).name})")
-                layer.to(dtype)
-                x = np.ones(shape, dtype=dtype)
-                with kernel_path(path):
-                    y = layer.forward(x)
-                    layer.backward(np.ones_like(y))
-                done += 1
+    for dtype in dtypes:
+        for name, layer, shape in cases:
+            if progress is not None:
+                progress(done, total, f"{name} ({np.dtype(dtype).name})")
+            layer.to(dtype)
+            x = np.ones(shape, dtype=dtype)
+            y = layer.forward(x)
+            layer.backward(np.ones_like(y))
+            done += 1
     if progress is not None:
         progress(done, total, "done")
     return total

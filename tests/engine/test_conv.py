@@ -12,6 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference import conv2d_backward_ref, conv2d_forward_ref, numeric_grad
 
+from engine._jit import num_threads
 from engine.conv import Conv2d
 from engine.conv_kernels import TILE, kernel_path
 from engine.module import manual_seed
@@ -171,13 +172,18 @@ def test_init_like_pytorch_and_seeded():
     assert a.num_parameters() == 8 * 4 * 9 + 8
 
 
-@pytest.mark.parametrize("case", [CASES[0], CASES[6]], ids=str)
-def test_repeated_parallel_runs_are_bit_identical(case):
+@pytest.mark.parametrize("case", [CASES[0], CASES[3], CASES[6], CASES[7]], ids=str)
+def test_results_are_bit_identical_across_runs_paths_and_thread_counts(case):
     N, cin, cout, H, W, k, s, p = case
     x = np.random.default_rng(3).standard_normal((4 * N, cin, H, W)).astype(np.float32)
     results = []
-    with kernel_path("parallel"):
-        for _ in range(3):
+    for path, threads in (
+        ("parallel", None),
+        ("parallel", 1),
+        ("serial", None),
+        ("parallel", None),
+    ):
+        with kernel_path(path), num_threads(threads):
             m = make(cin, cout, k, s, p, seed=5)
             y = m.forward(x)
             gi = m.backward(np.cos(y))

@@ -8,6 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference import avgpool2d_ref, maxpool2d_ref, numeric_grad
 
+from engine._jit import num_threads
 from engine.conv_kernels import kernel_path
 from engine.pool import AvgPool2d, MaxPool2d
 
@@ -136,12 +137,17 @@ def test_shapes_formula_spec_and_dtypes(cls):
 
 
 @pytest.mark.parametrize("cls", [MaxPool2d, AvgPool2d])
-def test_repeated_parallel_runs_are_bit_identical(cls):
+def test_results_are_bit_identical_across_runs_paths_and_thread_counts(cls):
     x = np.random.default_rng(1).standard_normal((8, 4, 12, 12)).astype(np.float32)
     g = np.random.default_rng(2).standard_normal((8, 4, 5, 5)).astype(np.float32)
     results = []
-    with kernel_path("parallel"):
-        for _ in range(3):
+    for path, threads in (
+        ("parallel", None),
+        ("parallel", 1),
+        ("serial", None),
+        ("parallel", None),
+    ):
+        with kernel_path(path), num_threads(threads):
             layer = cls(3, 2)
             results.append((layer.forward(x), layer.backward(g)))
     for y, gx in results[1:]:
