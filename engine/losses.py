@@ -92,9 +92,12 @@ class CrossEntropyLoss:
         """d loss / d logits = (softmax - onehot) / N, shape (N, K)."""
         if self.probs is None:
             raise RuntimeError("CrossEntropyLoss: backward() called before forward()")
-        n = self.probs.shape[0]
+        n, rows = self.probs.shape[0], np.arange(self.probs.shape[0])
         grad = self.probs.copy()
-        grad[np.arange(n), self.targets] -= 1
+        # p_t - 1 written as -(sum of the other probabilities): when p_t rounds to 1.0 the
+        # subtraction would give exactly 0 and lose the (tiny, but real) gradient.
+        grad[rows, self.targets] = 0
+        grad[rows, self.targets] = -grad.sum(axis=1)
         grad /= n
         return grad
 

@@ -127,3 +127,14 @@ def test_mse_errors_and_divergence():
         mse.backward()
     assert mse.forward(np.ones((2, 2), np.float32), np.zeros((2, 2))) == 1.0
     assert mse.backward().dtype == np.float32
+
+
+def test_cross_entropy_gradient_keeps_precision_when_the_target_saturates():
+    # softmax of the target rounds to 1.0; p - 1 would give 0, the true value is -p_other.
+    logits = np.array([[8.42261316, -29.76111172]])
+    ce = CrossEntropyLoss()
+    ce.forward(logits, np.array([0]))
+    p_other = np.exp(logits[0, 1] - logits[0, 0])  # about 2.6e-17
+    grad = ce.backward()
+    assert grad[0, 0] != 0 and np.isclose(grad[0, 0], -grad[0, 1], rtol=1e-12)
+    assert np.isclose(grad[0, 1], p_other, rtol=1e-9)
