@@ -9,6 +9,18 @@ from engine.module import DEFAULT_DTYPE, Module
 _FLOATS = (np.float32, np.float64)
 
 
+def is_int(value) -> bool:
+    """An int or NumPy integer, not a bool."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def positive_int(owner: str, name: str, value) -> int:
+    """value as an int >= 1, else ValueError "owner: name must be a positive integer"."""
+    if not is_int(value) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def check_input(layer: Module, x, ndims: tuple[int, ...] = (2, 4)) -> np.ndarray:
     """x as a float32/float64 array with an allowed ndim, else ValueError naming the layer."""
     if not isinstance(x, np.ndarray):

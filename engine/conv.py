@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from engine import conv_kernels
+from engine.activations import is_int, positive_int
 from engine.conv_kernels import (
     BLOCK,
     conv2d_forward_3x3_kernel,
@@ -27,11 +28,8 @@ from engine.conv_kernels import (
 from engine.module import DEFAULT_DTYPE, Module, Parameter, rng
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _show(pair: tuple[int, int]):
+def compact(pair: tuple[int, int]):
+    """An (h, w) pair as one int when h == w, as specs and names show it."""
     return pair[0] if pair[0] == pair[1] else pair
 
 
@@ -45,7 +43,7 @@ class Window2d(Module):
         for what, value, minimum in (("kernel_size", kernel_size, 1), ("stride", stride, 1),
                                      ("padding", padding, 0)):  # fmt: skip
             items = value if isinstance(value, (tuple, list)) else (value, value)
-            if len(items) != 2 or not all(_is_int(v) and v >= minimum for v in items):
+            if len(items) != 2 or not all(is_int(v) and v >= minimum for v in items):
                 raise ValueError(
                     f"{self._raw_name}: {what} must be an int >= {minimum} or a pair of them,"
                     f" got {value!r} ({self._formula()})"
@@ -110,10 +108,8 @@ class Conv2d(Window2d):
         self._raw_name = (
             f"Conv2d({in_channels}->{out_channels}, k={kernel_size}, s={stride}, p={padding})"
         )
-        for what, v in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not _is_int(v) or v < 1:
-                raise ValueError(f"{self._raw_name}: {what} must be a positive int, got {v!r}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels = positive_int(self._raw_name, "in_channels", in_channels)
+        self.out_channels = positive_int(self._raw_name, "out_channels", out_channels)
         self._setup(kernel_size, stride, padding)
         kh, kw = self.kernel_size
         bound = 1.0 / math.sqrt(self.in_channels * kh * kw)  # PyTorch's default: 1/sqrt(fan_in)
@@ -127,7 +123,7 @@ class Conv2d(Window2d):
     @property
     def name(self) -> str:
         """The layer as shown in messages, e.g. 'Conv2d(1->8, k=3, s=1, p=0)'."""
-        k, s, p = _show(self.kernel_size), _show(self.stride), _show(self.padding)
+        k, s, p = compact(self.kernel_size), compact(self.stride), compact(self.padding)
         return f"Conv2d({self.in_channels}->{self.out_channels}, k={k}, s={s}, p={p})"
 
     def own_parameters(self) -> list[Parameter]:
@@ -138,9 +134,9 @@ class Conv2d(Window2d):
             "type": "Conv2d",
             "in_channels": self.in_channels,
             "out_channels": self.out_channels,
-            "kernel_size": _show(self.kernel_size),
-            "stride": _show(self.stride),
-            "padding": _show(self.padding),
+            "kernel_size": compact(self.kernel_size),
+            "stride": compact(self.stride),
+            "padding": compact(self.padding),
         }
 
     def output_shape(self, in_shape) -> tuple[int, int, int]:
@@ -179,11 +175,10 @@ class Conv2d(Window2d):
         (ph, pw), w, b = self.padding, self.weight.value, self.bias.value
         out = np.empty((N, self.out_channels, h_out, w_out), dtype=dtype)
         serial = self._serial(C, out.shape)
-        if ph or pw or self._fast():  # the 3x3 kernels also need pad_buffer's slack
-            xp = self._workspace("xp", (N, C, H + 2 * ph, W + 2 * pw), dtype)  # border stays 0
-            pad_into_kernel(x, xp, ph, pw, 1, 1, serial)
-        else:
-            xp = x
+        # Always a private copy (even with no padding): backward reads it, and the caller may
+        # change x in place before then. The 3x3 kernels also need pad_buffer's slack.
+        xp = self._workspace("xp", (N, C, H + 2 * ph, W + 2 * pw), dtype)  # border stays 0
+        pad_into_kernel(x, xp, ph, pw, 1, 1, serial)
         self._xp = xp
         if self._fast():
             wpk, bpk = _pack3x3(w, b)

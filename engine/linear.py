@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from engine.activations import check_grad, check_input, check_shape
+from engine.activations import check_grad, check_input, check_shape, positive_int
 from engine.module import DEFAULT_DTYPE, Module, Parameter, rng
-
-
-def _positive_int(owner: str, name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Linear(Module):
@@ -21,8 +13,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int):
         label = f"Linear({in_features!r}->{out_features!r})"
-        self.in_features = _positive_int(label, "in_features", in_features)
-        self.out_features = _positive_int(label, "out_features", out_features)
+        self.in_features = positive_int(label, "in_features", in_features)
+        self.out_features = positive_int(label, "out_features", out_features)
         # PyTorch's default init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), weight first, then bias.
         bound = 1.0 / math.sqrt(self.in_features)
         shape = (self.out_features, self.in_features)

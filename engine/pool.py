@@ -12,7 +12,7 @@ import numpy as np
 
 from engine import conv_kernels
 from engine._jit import njit, pjit, prange
-from engine.conv import Window2d
+from engine.conv import Window2d, compact
 from engine.conv_kernels import conv2d_forward_kernel, pad_into_kernel
 
 
@@ -83,16 +83,13 @@ class _Pool2d(Window2d):
     @property
     def name(self) -> str:
         """The layer as shown in messages, e.g. 'MaxPool2d(k=2, s=2)'."""
-        k, s = self.kernel_size, self.stride
-        show = [v[0] if v[0] == v[1] else v for v in (k, s)]
-        return f"{type(self).__name__}(k={show[0]}, s={show[1]})"
+        return f"{type(self).__name__}(k={compact(self.kernel_size)}, s={compact(self.stride)})"
 
     def spec(self) -> dict:
-        k, s = self.kernel_size, self.stride
         return {
             "type": type(self).__name__,
-            "kernel_size": k[0] if k[0] == k[1] else k,
-            "stride": s[0] if s[0] == s[1] else s,
+            "kernel_size": compact(self.kernel_size),
+            "stride": compact(self.stride),
         }
 
     def output_shape(self, in_shape) -> tuple[int, int, int]:

@@ -9,25 +9,18 @@ from engine.model import _check_layers, layer_error
 from engine.module import Module
 
 
-def _pair(value) -> tuple[int, int]:
-    if isinstance(value, (list, tuple)):
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
-
-
 def _main_path(layers):
     """(first Conv2d in_channels, last Conv2d out_channels, (stride_h, stride_w)) of a body."""
     first = last = None
     sh = sw = 1
     for layer in layers:
-        spec, kind = layer.spec(), type(layer).__name__
+        kind = type(layer).__name__
         if kind in ("Sequential", "Residual"):  # nested blocks: their main path counts too
             f, la, (h, w) = _main_path(layer.layers)
         elif kind == "Conv2d":
-            f, la, (h, w) = spec["in_channels"], spec["out_channels"], _pair(spec.get("stride", 1))
-        elif kind in ("MaxPool2d", "AvgPool2d"):
-            stride = spec.get("stride")
-            f, la, (h, w) = None, None, _pair(spec["kernel_size"] if stride is None else stride)
+            f, la, (h, w) = layer.in_channels, layer.out_channels, layer.stride
+        elif kind in ("MaxPool2d", "AvgPool2d"):  # stride: a (h, w) pair, the kernel's if unset
+            f, la, (h, w) = None, None, layer.stride
         else:
             continue
         first = first if first is not None else f
@@ -51,10 +44,10 @@ class Residual(Module):
                 "to give the channel count of a projection"
             )
         if c_in is not None and (c_in != c_out or stride != (1, 1)):
-            from engine.conv import Conv2d  # on use: only a projection needs the Numba kernels
+            # on use: only a projection needs the Numba kernels
+            from engine.conv import Conv2d, compact
 
-            s = stride[0] if stride[0] == stride[1] else stride
-            self.projection = Conv2d(c_in, c_out, 1, stride=s)
+            self.projection = Conv2d(c_in, c_out, 1, stride=compact(stride))
         self._out_shape, self._dtype = None, None
 
     def children(self):

@@ -151,6 +151,21 @@ def test_copies_keep_working():
     np.testing.assert_array_equal(clone.forward(x), y)
 
 
+@pytest.mark.parametrize("k, s, p", [(2, 1, 0), (1, 2, 0), (3, 2, 0), (3, 1, 0), (3, 1, 1)])
+def test_backward_uses_x_as_it_was_at_forward(k, s, p):
+    # Changing the caller's x in place between forward and backward must not change the
+    # gradients (the layer keeps its own copy of x, whatever the kernel path).
+    m = make(2, 3, k, s, p)
+    x = np.random.default_rng(0).standard_normal((2, 2, 6, 6)).astype(np.float32)
+    original = x.copy()
+    y = m.forward(x)
+    g = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+    x[...] = 100.0
+    m.backward(g)
+    _, grad_w, _ = conv2d_backward_ref(original, m.weight.value, g, pair(s), pair(p))
+    np.testing.assert_allclose(m.weight.grad, grad_w, rtol=1e-4, atol=1e-4)
+
+
 def test_dtypes():
     m = make(1, 2, 3, 1, 1)
     x64 = np.ones((1, 1, 4, 4))
