@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.model import from_spec, named_parameters
-from engine.module import Module, rng
+from engine.module import Module, preserved_rng
 
 FORMAT = "cnn-tui-checkpoint"
 VERSION = 1
@@ -172,13 +172,11 @@ def _spec_diff(a, b, where: str = "model") -> str | None:
 def load(path) -> tuple[Module, tuple[int, ...], object]:
     """(model, input_shape, meta) rebuilt from a checkpoint; CheckpointError if anything is off."""
     data = _read(path)
-    state = rng().bit_generator.state  # building draws init weights; loading must not shift rng
     try:
-        model = from_spec(data["spec"])
+        with preserved_rng():  # building draws init weights; loading must not shift rng
+            model = from_spec(data["spec"])
     except (ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: invalid model spec ({e})") from e
-    finally:
-        rng().bit_generator.state = state
     shape = _shape_tuple(model, data["input_shape"], path)
     _check_params(path, model, data)
     for p, arr in zip(model.parameters(), data["params"], strict=True):

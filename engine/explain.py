@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.module import rng
+from engine.module import preserved_rng
 
 
 def fmt(value: float, digits: int = 4) -> str:
@@ -67,6 +67,14 @@ def fmt_factor(value: float, digits: int = 4) -> str:
     """fmt, with negatives in parentheses so they read well inside products and sums."""
     s = fmt(value, digits)
     return f"({s})" if s.startswith("-") else s
+
+
+def sigmoid(v: float) -> float:
+    """1 / (1 + exp(-v)) without overflow for any finite v (Sigmoid's explanations)."""
+    if v >= 0:
+        return 1.0 / (1.0 + math.exp(-v))
+    e = math.exp(v)  # no overflow for very negative v
+    return e / (1.0 + e)
 
 
 @dataclass(frozen=True)
@@ -160,19 +168,9 @@ KNOWN_LAYERS = (
 )  # fmt: skip
 
 
-def _pair(value) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        return int(value[0]), int(value[1])
-    return int(value), int(value)
-
-
 def window_geometry(layer) -> tuple[int, int, int, int, int, int]:
-    """(kh, kw, sh, sw, ph, pw) of a Conv2d or a pooling layer (pools have no padding)."""
-    spec = layer.spec()
-    kernel = getattr(layer, "kernel_size", None) or spec["kernel_size"]
-    stride = getattr(layer, "stride", None) or spec.get("stride") or kernel
-    padding = getattr(layer, "padding", None) or spec.get("padding") or 0
-    return (*_pair(kernel), *_pair(stride), *_pair(padding))
+    """(kh, kw, sh, sw, ph, pw) of a Conv2d or a pooling layer (pools have padding (0, 0))."""
+    return (*layer.kernel_size, *layer.stride, *layer.padding)
 
 
 def affine(out: str, stride: int, tap: str, pad: int) -> str:
@@ -241,6 +239,17 @@ def _field(layer, x_shape: tuple[int, ...], outs: set) -> set:
     return set(outs)  # elementwise: ReLU, Sigmoid, Tanh, Dropout
 
 
+def dropout_mask(layer, x_shape) -> np.ndarray | None:
+    """A Dropout's scaled mask of its last forward, None when it acts as the identity."""
+    mask = layer.mask if layer.training else None
+    if mask is not None and mask.shape != tuple(x_shape):
+        raise ValueError(
+            f"{layer!r}: its last mask has shape {mask.shape}, x has {tuple(x_shape)}; "
+            "explain needs the input of the layer's last forward"
+        )
+    return mask
+
+
 def pinned_copy(layer):
     """A deep copy of layer whose Dropout layers reuse the original's last masks, drawing nothing.
 
@@ -263,11 +272,8 @@ def _pin(orig, twin) -> None:
 
 def _pinned_forward(dropout, mask: np.ndarray):
     def forward(x):
-        state = copy.deepcopy(rng().bit_generator.state)
-        try:
+        with preserved_rng():
             type(dropout).forward(dropout, x)  # sets its shape caches; its own draw is discarded
-        finally:
-            rng().bit_generator.state = state
         if mask.shape != np.shape(x):
             raise ValueError(
                 f"{dropout!r}: its last mask has shape {mask.shape}, the input {np.shape(x)}; "

@@ -27,8 +27,10 @@ from engine.explain import (
     affine,
     batch_output_shape,
     check_index,
+    dropout_mask,
     layer_kind,
     pinned_copy,
+    sigmoid,
     window_geometry,
 )
 
@@ -185,7 +187,7 @@ def _local_derivative(kind: str, v: float) -> tuple[float, str]:
     if kind == "ReLU":
         return (1.0 if v > 0 else 0.0), "1[x>0]"
     if kind == "Sigmoid":
-        y = 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+        y = sigmoid(v)
         return y * (1.0 - y), "σ(x)(1-σ(x))"
     y = math.tanh(v)
     return 1.0 - y * y, "(1-tanh²(x))"
@@ -197,9 +199,7 @@ def _elementwise(layer, x, g, index, wrt) -> Explanation:
         d, what = _local_derivative(kind, float(x[index]))
         symbolic = f"dL/dx = g·{what}"
     else:  # Dropout: the scaled mask of the last forward, or identity
-        mask = layer.mask if layer.training else None
-        if mask is not None and mask.shape != x.shape:
-            raise ValueError(f"{layer!r}: its last mask has shape {mask.shape}, x has {x.shape}")
+        mask = dropout_mask(layer, x.shape)
         d, what = (1.0, "1 (identity)") if mask is None else (float(mask[index]), "mask")
         symbolic = "dL/dx = g·mask" if mask is not None else "dL/dx = g"
     term = Term(f"g[{at}]·{what}", (gv, d), gv * d, index)

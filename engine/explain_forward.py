@@ -24,9 +24,11 @@ from engine.explain import (
     affine,
     batch_output_shape,
     check_index,
+    dropout_mask,
     layer_kind,
     pinned_copy,
     receptive_field,
+    sigmoid,
     window_geometry,
 )
 
@@ -116,16 +118,9 @@ def _pool(layer, x, index) -> Explanation:
     )
 
 
-def _sigmoid(v: float) -> float:
-    if v >= 0:
-        return 1.0 / (1.0 + math.exp(-v))
-    e = math.exp(v)  # no overflow for very negative v
-    return e / (1.0 + e)
-
-
 _ACTIVATIONS = {
     "ReLU": ("y = max(0, x)", "max(0, {0})", lambda v: v if v > 0 else 0.0),
-    "Sigmoid": ("y = 1 / (1 + exp(-x))", "1 / (1 + exp(-{0}))", _sigmoid),
+    "Sigmoid": ("y = 1 / (1 + exp(-x))", "1 / (1 + exp(-{0}))", sigmoid),
     "Tanh": ("y = tanh(x)", "tanh({0})", math.tanh),
 }
 
@@ -193,7 +188,7 @@ def _flatten(layer, x, index) -> Explanation:
 
 def _dropout(layer, x, index) -> Explanation:
     xv = float(x[index])
-    mask = layer.mask if layer.training else None
+    mask = dropout_mask(layer, x.shape)
     common = dict(lhs=_label(index, "y"), bias=None, receptive_field=[index], index=index)
     title = f"{layer!r}: output {_label(index, 'y')} of sample {index[0]}"
     if mask is None:
@@ -206,11 +201,6 @@ def _dropout(layer, x, index) -> Explanation:
             kind="formula",
             formula=_label(index),
             **common,
-        )
-    if mask.shape != x.shape:
-        raise ValueError(
-            f"{layer!r}: its last mask has shape {mask.shape}, x has {x.shape}; "
-            "explain needs the input of the layer's last forward"
         )
     m = float(mask[index])
     kept = "kept, scaled by 1/(1-p)" if m else "dropped"

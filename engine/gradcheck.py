@@ -7,7 +7,7 @@ import copy
 import numpy as np
 
 from engine.model import named_parameters
-from engine.module import Module, rng
+from engine.module import Module, preserved_rng, rng
 
 
 def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -57,23 +57,20 @@ def check_module(module: Module, x: np.ndarray, seed: int = 0, eps: float = 1e-6
         rng().bit_generator.state = copy.deepcopy(saved)
         return m.forward(inp)
 
-    try:
+    with preserved_rng():
         y = forward(x)
         g = np.random.default_rng(seed).standard_normal(y.shape)  # upstream gradient
 
         def objective(_):
             return float(np.sum(forward(x) * g))
 
-        m.zero_grad()
-        forward(x)
+        m.zero_grad()  # the caches of the forward above are what backward needs
         # Copies: a layer may reuse its buffers in the forwards that follow.
         grad_input = np.array(m.backward(g), dtype=np.float64)
         analytic = {name: p.grad.copy() for name, p in params}
         errors = {"input": relative_error(grad_input, numeric_grad(objective, x, eps))}
         for name, p in params:
             errors[name] = relative_error(analytic[name], numeric_grad(objective, p.value, eps))
-    finally:
-        rng().bit_generator.state = saved
     return errors
 
 

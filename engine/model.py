@@ -30,10 +30,6 @@ class Sequential(Module):
     def children(self):
         return list(self.layers)
 
-    def named_children(self) -> list[tuple[str, Module]]:
-        """(index as a string, layer) pairs, for parameter names like "3.weight"."""
-        return [(str(i), layer) for i, layer in enumerate(self.layers)]
-
     def forward(self, x):
         """Each layer's forward in order; a ValueError names the failing layer's index."""
         for i, layer in enumerate(self.layers):
@@ -93,11 +89,7 @@ class Sequential(Module):
 def named_parameters(module: Module, prefix: str = "") -> list[tuple[str, Parameter]]:
     """("2.weight", Parameter) pairs in parameters() order, named by the path through children."""
     out = [(prefix + (p.name or f"param{j}"), p) for j, p in enumerate(module.own_parameters())]
-    if hasattr(module, "named_children"):
-        named = module.named_children()
-    else:
-        named = [(str(i), child) for i, child in enumerate(module.children())]
-    for name, child in named:
+    for name, child in module.named_children():
         out.extend(named_parameters(child, f"{prefix}{name}."))
     return out
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 
 DEFAULT_DTYPE = np.float32
@@ -18,6 +22,18 @@ def manual_seed(seed: int) -> None:
 def rng() -> np.random.Generator:
     """The engine's shared random generator."""
     return _rng
+
+
+@contextmanager
+def preserved_rng(start: dict | None = None) -> Iterator[None]:
+    """Draws inside the block (from `start`, a saved state, if given) leave rng() as it was."""
+    state = copy.deepcopy(rng().bit_generator.state)
+    try:
+        if start is not None:
+            rng().bit_generator.state = copy.deepcopy(start)
+        yield
+    finally:
+        rng().bit_generator.state = state
 
 
 class Parameter:
@@ -58,6 +74,10 @@ class Module:
     def children(self) -> list[Module]:
         """Sub-modules (for containers); leaves have none."""
         return []
+
+    def named_children(self) -> list[tuple[str, Module]]:
+        """(name, child) pairs for parameter names like "3.weight"; children by index here."""
+        return [(str(i), child) for i, child in enumerate(self.children())]
 
     def own_parameters(self) -> list[Parameter]:
         """This module's own parameters, not its children's."""

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from engine.module import preserved_rng
+
 # Each entry runs one layer forward and backward on a tiny input, which compiles the kernels
 # that layer uses for the shapes the presets need (3x3 same-padding, strided, 1x1, pools).
 ProgressFn = Callable[[int, int, str], None]
@@ -32,7 +34,8 @@ def warmup(progress: ProgressFn | None = None, dtypes=(np.float32,)) -> int:
     A kernel's serial and thread-pool loops are one compiled function, so one pass compiles
     both. float64 (gradient checks) is left out by default: it compiles on first use.
     """
-    cases = _cases()
+    with preserved_rng():  # building the layers draws init weights: give them back
+        cases = _cases()
     total = len(cases) * len(dtypes)
     done = 0
     for dtype in dtypes:
