@@ -18,6 +18,11 @@ def _number(owner: str, name: str, value, lo: float = 0.0, hi: float | None = No
     return float(value)
 
 
+def _share(records: list) -> list:
+    """A new list of new record dicts holding the same (read-only) arrays."""
+    return [None if r is None else dict(r) for r in records]
+
+
 class Optimizer:
     """Shared plumbing: params, aligned per-param state, state_dict, and update records."""
 
@@ -70,6 +75,9 @@ class Optimizer:
             self._update(p, self.state[i], record)
             if record is not None:
                 record["value_after"] = p.value.copy()
+                for value in record.values():  # read-only: explain and state_dict share them
+                    if isinstance(value, np.ndarray):
+                        value.setflags(write=False)
             self._records[i] = record
 
     def _update(self, p: Parameter, state: dict, record: dict | None) -> None:
@@ -83,7 +91,7 @@ class Optimizer:
             return p.grad
         l2 = self.weight_decay * p.value
         if record is not None:
-            record["l2_term"] = l2.copy()
+            record["l2_term"] = l2  # a fresh array, only read below
         return p.grad + l2
 
     def explain(self, i: int) -> dict:
@@ -103,12 +111,15 @@ class Optimizer:
         return dict(self._records[i])
 
     def state_dict(self) -> dict:
-        """A deep copy of hyperparameters, per-param state and records (for undo)."""
+        """A deep copy of hyperparameters and per-param state, plus the records (for undo).
+
+        Records are shared, not copied: step() replaces them and their arrays are read-only.
+        """
         return {
             "type": type(self).__name__,
             "hyper": {k: getattr(self, k) for k in self._hyper},
             "state": copy.deepcopy(self.state),
-            "records": copy.deepcopy(self._records),
+            "records": _share(self._records),
         }
 
     def load_state_dict(self, d: dict) -> None:
@@ -139,7 +150,7 @@ class Optimizer:
         records = d.get("records")
         if not isinstance(records, list) or len(records) != len(self.params):
             records = [None] * len(self.params)  # a state_dict without records: nothing to explain
-        self._records = copy.deepcopy(records)
+        self._records = _share(records)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={getattr(self, k)}" for k in self._hyper)

@@ -25,9 +25,10 @@ Errors: an exception inside an op leaves the stepper exactly as before the op an
 DivergenceError (non-finite loss) is re-raised as a DivergenceError naming the op, the iteration
 and the position the stepper stayed at; fix the cause (lower lr, undo, reset) and step again.
 
-Undo history: a snapshot (copies of params, grads, optimizer state, rng state; the trace by
-reference) is kept before each op, at most `max_history` ops (default 256) and about
-`max_history_bytes` (default 128 MiB) of them; the oldest are dropped first, so undo stops there.
+Undo history: a snapshot (copies of params, grads, optimizer state, rng state; the trace and
+the optimizer's read-only update records by reference) is kept before each op, at most
+`max_history` ops (default 256) and about `max_history_bytes` (default 128 MiB) of them; the
+oldest are dropped first, so undo stops there.
 reset() needs no history.
 
 Ownership: between steps, leave the model to the stepper. Build a new Stepper after changing the
@@ -49,7 +50,7 @@ from engine.explain_forward import explain_forward
 from engine.explain_loss import explain_loss
 from engine.losses import DivergenceError
 from engine.model import named_parameters
-from engine.module import rng
+from engine.module import preserved_rng, rng
 from engine.stepper_records import (
     OP_KINDS,
     Op,
@@ -297,18 +298,14 @@ class Stepper(TraceView):
         """Replay this iteration's forward (same inputs, params, rng) so layer caches match."""
         if not self._stale:
             return
-        t, gen = self._trace, rng()
-        state = copy.deepcopy(gen.bit_generator.state)
-        gen.bit_generator.state = copy.deepcopy(t.rng_start)
-        try:
+        t = self._trace
+        with preserved_rng(t.rng_start):
             for i, layer in enumerate(self.layers):
                 if t.activations[i + 1] is None:
                     break
                 layer.forward(t.activations[i])
             if t.loss_value is not None:
                 self.loss.forward(t.activations[-1], t.targets)
-        finally:
-            gen.bit_generator.state = state
         self._stale = False
 
     def _capture(self, op: Op | None) -> Snapshot:
@@ -316,7 +313,8 @@ class Stepper(TraceView):
         grads = [p.grad.copy() for p in self._params]
         opt_state = self.optimizer.state_dict()
         state = copy.deepcopy(rng().bit_generator.state)
-        size = nbytes(values) + nbytes(grads) + nbytes(opt_state)
+        # The optimizer's records are shared, and counted once, by the update op that made them.
+        size = nbytes(values) + nbytes(grads) + nbytes(opt_state["state"])
         return Snapshot(op, values, grads, opt_state, state, self._trace.copy(),
                         self.position, self.done, size)  # fmt: skip
 
@@ -324,7 +322,7 @@ class Stepper(TraceView):
         for p, v, g in zip(self._params, s.values, s.grads, strict=True):
             np.copyto(p.value, v)
             np.copyto(p.grad, g)
-        self.optimizer.load_state_dict(s.opt_state)  # it deep-copies, s stays pristine
+        self.optimizer.load_state_dict(s.opt_state)  # copies the state: s stays pristine
         rng().bit_generator.state = copy.deepcopy(s.rng_state)
         self._trace = s.trace.copy()
         self.position, self.done = s.position, s.done

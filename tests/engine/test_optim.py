@@ -229,3 +229,21 @@ def test_matches_pytorch_when_installed(kind):
         ours.step()
         theirs.step()
         assert np.allclose(p.value, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_records_are_read_only_and_shared_not_copied_by_state_dict():
+    # Undo keeps one state_dict per op: the last update's record is shared, never copied.
+    p = Parameter(np.ones((2, 2), dtype=np.float32), "w")
+    p.grad[...] = 1.0
+    opt = Adam([p], weight_decay=0.1)
+    opt.record = True
+    opt.step()
+    saved = opt.state_dict()
+    for key, value in opt.explain(0).items():
+        if isinstance(value, np.ndarray):
+            assert not value.flags.writeable, key
+            assert saved["records"][0][key] is value
+    saved["records"][0]["extra"] = 1  # the dicts are the state_dict's own
+    assert "extra" not in opt.explain(0)
+    opt.load_state_dict(saved)
+    assert opt.explain(0)["grad"] is saved["records"][0]["grad"]
