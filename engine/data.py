@@ -125,7 +125,12 @@ def load_mnist_raw(
     images_path: str | Path | None = None, labels_path: str | Path | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The bundled digits as read-only uint8 images (N, 28, 28) and labels (N,)."""
-    return _load_cached(
+    return _load_cached(*_resolve(images_path, labels_path))
+
+
+def _resolve(images_path, labels_path) -> tuple[Path, Path]:
+    """Absolute paths (the cache keys), the bundled files by default."""
+    return (
         Path(images_path or paths.MNIST_IMAGES).resolve(),
         Path(labels_path or paths.MNIST_LABELS).resolve(),
     )
@@ -136,12 +141,22 @@ def to_float(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / np.float32(255.0))[:, None]
 
 
+@lru_cache(maxsize=4)
+def _load_float_cached(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    # One float copy per process (31 MB for the bundled set), shared by every caller: read-only.
+    images, labels = _load_cached(images_path, labels_path)
+    images, labels = to_float(images), labels.astype(np.int64)
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
+
+
 def load_mnist(
     images_path: str | Path | None = None, labels_path: str | Path | None = None
 ) -> Dataset:
-    """All bundled digits as one Dataset."""
-    images, labels = load_mnist_raw(images_path, labels_path)
-    return Dataset(to_float(images), labels.astype(np.int64), "mnist")
+    """All bundled digits as one Dataset (read-only arrays, converted once per process)."""
+    images, labels = _load_float_cached(*_resolve(images_path, labels_path))
+    return Dataset(images, labels, "mnist")
 
 
 def mnist_split(

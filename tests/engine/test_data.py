@@ -49,6 +49,14 @@ def test_split_is_first_8000_and_last_2000():
     np.testing.assert_allclose(held_out.images[5, 0] * 255, raw[8005], atol=1e-4)
 
 
+def test_float_digits_are_converted_once_and_shared_read_only():
+    # Every screen of the app asks for the split; one 31 MB float copy serves them all.
+    a, b = load_mnist(), mnist_split()[0]
+    assert a.images is load_mnist().images and np.shares_memory(a.images, b.images)
+    assert not a.images.flags.writeable and not a.labels.flags.writeable
+    assert a.labels.dtype == np.int64
+
+
 def test_digits_subset_keeps_labels():
     train, _ = mnist_split()
     low = train.digits([0, 1, 2, 3, 4])
