@@ -16,14 +16,6 @@ PRETRAINED_LENET = PRETRAINED_DIR / "lenet.npz"
 PRETRAINED_LENET_0_4 = PRETRAINED_DIR / "lenet_digits0-4.npz"
 
 
-def asset(*parts: str) -> Path:
-    """Path of a bundled asset, e.g. asset("samples", "digit7.png"); FileNotFoundError if absent."""
-    path = ASSETS_DIR.joinpath(*parts)
-    if not path.exists():
-        raise FileNotFoundError(f"bundled asset not found: {path}")
-    return path
-
-
 def samples() -> list[Path]:
     """The bundled sample images, sorted by name."""
     if not SAMPLES_DIR.is_dir():
