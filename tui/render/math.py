@@ -6,7 +6,6 @@ from numbers import Number
 
 from rich.text import Text
 
-from engine.explain import fmt
 from tui.render.numbers import format_number
 
 MIN_TERMS = 3
@@ -58,6 +57,8 @@ def _equation(explanation, k: int, picked: list | None) -> str:
     body = " + ".join(parts)
     if explanation.bias is not None:
         body += f" + {format_factor(explanation.bias)}"
+    from engine.explain import fmt  # here, not at the top: tui.app must not load numba
+
     return f"{explanation.lhs} = {body} = {fmt(explanation.total, DIGITS)}"
 
 
