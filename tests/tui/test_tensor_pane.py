@@ -194,6 +194,21 @@ async def test_vector_shows_labelled_bars_and_moves_along_length():
         assert [m[1] for m in app.moved] == [3, 4, 3]
 
 
+async def test_bars_that_do_not_fit_say_how_many_more():
+    logits = np.arange(10, dtype=np.float32)
+    app = PaneApp()
+    async with app.run_test(size=(60, 10)) as pilot:  # header + 8 bars + legend
+        pane = app.query_one(TensorPane)
+        pane.show(logits, title="logits")
+        await pilot.pause()
+        lines = [line for line in screen_lines(pane) if line]
+        assert [line.split()[0] for line in lines[1:9]] == [str(k) for k in range(8)]
+        assert lines[9].endswith("0-7 of 10, 2 more (↑ ↓)")
+        pane.show(logits, title="logits", cursor=9)
+        await pilot.pause()
+        assert screen_lines(pane)[9].endswith("2-9 of 10, 2 more (↑ ↓)")
+
+
 async def test_long_vector_wraps_into_a_heatmap_and_render_is_cached():
     features = np.random.default_rng(3).standard_normal(784).astype(np.float32)
     app = PaneApp()

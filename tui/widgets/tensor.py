@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from tui import render
-from tui.colormode import use_color
+from tui.widgets.cached import CachedRender
 
 MODES = ("auto", "numbers", "heatmap")
 EMPTY = "nothing computed yet — press f to step forward"
@@ -29,7 +29,7 @@ def _split_title(title: str, width: int) -> list[str]:
     return [*pieces, current]
 
 
-class TensorPane(Widget, can_focus=True):
+class TensorPane(CachedRender, Widget, can_focus=True):
     """Shows a (C, H, W), (H, W) or (F,) array; owns channel, display mode and element cursor."""
 
     DEFAULT_CSS = """
@@ -87,8 +87,6 @@ class TensorPane(Widget, can_focus=True):
         self.signed: bool | None = None
         self.message = EMPTY
         self.color_override = color  # None: follow NO_COLOR / the app's no-colour mode
-        self._version = 0
-        self._cache: tuple[tuple, Text] | None = None
 
     # -- state ------------------------------------------------------------------------------
     @property
@@ -100,13 +98,6 @@ class TensorPane(Widget, can_focus=True):
     def is_vector(self) -> bool:
         """True when the shown array is a (F,) vector."""
         return self.array is not None and self.array.ndim == 1
-
-    @property
-    def color(self) -> bool:
-        """Whether to use colour (see tui.colormode.use_color); an explicit override wins."""
-        if self.color_override is not None:
-            return self.color_override
-        return use_color(self.app if self.is_attached else None)
 
     def show(self, array, *, title="", cursor=None, highlight=frozenset(), signed=None) -> None:
         """Display one sample; cursor (i, j), (c, i, j) or (i,); highlight: index tuples.
@@ -136,10 +127,6 @@ class TensorPane(Widget, can_focus=True):
         self.array = self._maps = None
         self.cursor, self.highlight, self.message = None, frozenset(), message
         self._changed()
-
-    def _changed(self) -> None:
-        self._version += 1
-        self.refresh()
 
     def _clamp(self, i: int, j: int) -> tuple[int, int]:
         _, h, w = self._maps.shape
@@ -188,15 +175,7 @@ class TensorPane(Widget, can_focus=True):
         self._changed()
         self.post_message(self.CursorMoved(self, self.channel, *self.cursor))
 
-    # -- rendering --------------------------------------------------------------------------
-    def render(self) -> Text:
-        """The header, the tensor body and a legend, cached until something changes."""
-        width, height = self.content_size.width, self.content_size.height
-        key = (self._version, width, height, self.color)
-        if self._cache is None or self._cache[0] != key:
-            self._cache = (key, self._build(max(width, 8), max(height, 3)))
-        return self._cache[1]
-
+    # -- rendering (CachedRender.render calls _build after a change) -------------------------
     def _marks(self) -> frozenset:
         """Highlighted (i, j) in the current channel; indices may carry n and c in front."""
         if self.is_vector:  # engine fields for vectors are (n, k): the last entry is k
@@ -238,6 +217,8 @@ class TensorPane(Widget, can_focus=True):
         return header
 
     def _build(self, width: int, height: int) -> Text:
+        """The header, the tensor body and a legend."""
+        width, height = max(width, 8), max(height, 3)
         if self._maps is None:
             return Text(self.message, style="dim italic")
         color = self.color
@@ -247,7 +228,7 @@ class TensorPane(Widget, can_focus=True):
         body_h = height - header_lines - 1  # the legend takes the last line
         window = ""  # numbers mode on a map too big for the pane: which part is shown
         if self.is_vector:
-            body, shown = self._vector_body(plane[:, 0], width, body_h, signed, color)
+            body, shown, window = self._vector_body(plane[:, 0], width, body_h, signed, color)
         else:
             fits = render.fit_digits(plane, width) is not None and plane.shape[0] <= body_h
             if self.mode == "numbers" or (self.mode == "auto" and fits):
@@ -298,8 +279,11 @@ class TensorPane(Widget, can_focus=True):
 
         return span(ci, rows, h), span(cj, cols, w)
 
-    def _vector_body(self, v, width, body_h, signed, color) -> tuple[Text, str]:
-        """Bars (windowed around the cursor when long) or a wrapped heatmap for long vectors."""
+    def _vector_body(self, v, width, body_h, signed, color) -> tuple[Text, str, str]:
+        """Bars (windowed around the cursor when long) or a wrapped heatmap for long vectors.
+
+        Returns the body, what it shows, and which bars are shown when not all of them fit.
+        """
         k = self.cursor[0] if self.cursor is not None else None
         n = v.size
         bars = self.mode == "numbers" or (self.mode == "auto" and n <= max(body_h, 64))
@@ -313,7 +297,9 @@ class TensorPane(Widget, can_focus=True):
                 highlight={i - start for i, _ in self._marks() if start <= i < end},
                 labels=[str(x) for x in range(start, end)],
             )  # fmt: skip
-            return body, "bars"
+            hidden = n - (end - start)
+            window = f"{start}-{end - 1} of {n}, {hidden} more (↑ ↓)" if hidden else ""
+            return body, "bars", window
         cols = min(max(1, math.ceil(math.sqrt(n))), width if color else width // 2)
         grid = np.full(math.ceil(n / cols) * cols, np.nan)
         grid[:n] = v
@@ -324,4 +310,4 @@ class TensorPane(Widget, can_focus=True):
             grid, max_width=width, max_height=body_h, signed=signed, cursor=cur,
             highlight=marks, color=color,
         )  # fmt: skip
-        return body, "heatmap"
+        return body, "heatmap", ""
