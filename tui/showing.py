@@ -133,10 +133,12 @@ def op_label(session, op) -> str:
     return f"{head}: {short_name(session.layers[op.layer].spec())}"
 
 
-def summary(session) -> str:
+def summary(session, running: bool = False) -> str:
     """The status line: the next op, iteration, the optimizer (unless the op names it), preset."""
     st = session.stepper
-    if st.done:
+    if running:  # f is refused during a run: the run state before this says which keys work
+        where = "training"
+    elif st.done:
         where = "iteration done: f starts the next"
     else:
         where = f"next: {op_label(session, st.next_op)}"
@@ -150,18 +152,17 @@ def gradcheck_job(session):
     """(label, layer copy, input of one sample) for engine.gradcheck, computed off the trace."""
     import copy
 
-    from engine.module import rng
+    from tui.editing import kept_rng
 
     sel, st = session.sel, session.stepper
     L, n = sel.layer, sel.sample
     layer = copy.deepcopy(session.layers[L])
     x = st.activations[L]
     if x is None:  # run the layers before it on copies, leaving the stepper's caches alone
-        state = copy.deepcopy(rng().bit_generator.state)
-        x = st.x[n : n + 1]
-        for prev in copy.deepcopy(session.layers[:L]):
-            x = prev.forward(x)
-        rng().bit_generator.state = state
+        with kept_rng():
+            x = st.x[n : n + 1]
+            for prev in copy.deepcopy(session.layers[:L]):
+                x = prev.forward(x)
     else:
         x = x[n : n + 1]
     return f"layer {L} {layer!r}", layer, np.array(x, dtype=np.float64)

@@ -13,6 +13,7 @@ from tui.widgets.curves import CurvesPane
 from tui.widgets.layers import LayersPane
 from tui.widgets.mathpane import MathPane
 from tui.widgets.optimizer import OptimizerPane
+from tui.widgets.status import StatusLine
 from tui.widgets.tensor import TensorPane
 
 WIDE = (120, 40)
@@ -229,13 +230,17 @@ async def test_training_run_starts_pauses_and_stops_without_freezing():
         await pilot.press("t")
         assert screen.run_state == "running"
         await settle(pilot, lambda: len(screen.query_one(CurvesPane).points) >= 3)
+        # f is refused during a run, so the status line must not offer it
+        summary = screen.query_one(StatusLine).summary
+        assert summary.startswith("[running: t pauses, x stops] training · iteration")
+        assert "f starts" not in summary
         await press_busy(pilot, "f")
         await settle(pilot, lambda: "training run is going on" in status(screen))
         await press_busy(pilot, "minus", "o")  # learning rate and optimizer change mid-run
         await settle(pilot, lambda: s.opt_kind == "sgd" and screen.run_state == "running")
         await settle(pilot, lambda: type(s.stepper.optimizer).__name__ == "SGD" and s.completed > 4)
         await press_busy(pilot, "t")
-        assert screen.run_state == "paused"
+        await settle(pilot, lambda: screen.run_state == "paused")  # the key may queue behind a run
         await pilot.pause(0.3)
         done = s.completed
         await pilot.pause(0.3)

@@ -208,8 +208,11 @@ async def test_a_refusal_stays_on_the_status_line_until_the_next_success():
     app = CnnTuiApp()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
-        await pilot.press("u")
+        await pilot.press("u", "u", "u")
         assert status(screen).startswith("! the update needs every gradient: 18 op(s) to go first")
+        # a refused key pressed again adds no second notification of the same text
+        shown = [n.message for n in app._notifications]
+        assert shown.count("the update needs every gradient: 18 op(s) to go first") == 1
         assert screen.query_one("#status").has_class("-error")
         await pilot.press("f")
         assert status(screen).startswith("next: forward 1: ReLU()")

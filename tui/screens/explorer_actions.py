@@ -7,6 +7,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.layer_editor import LayerEditor
 from tui.screens.presets import PresetsScreen
 from tui.widgets.curves import CurvesPane
+from tui.widgets.labkit import Notices, command_rows
 from tui.widgets.layers import LayersPane
 from tui.widgets.mathpane import MathPane
 from tui.widgets.optimizer import OptimizerPane
@@ -14,7 +15,7 @@ from tui.widgets.status import StatusLine
 from tui.widgets.tensor import TensorPane
 
 
-class ExplorerActions(RunAndVerify):
+class ExplorerActions(Notices, RunAndVerify):
     """Mixin for ExplorerScreen: every key's action, the run worker and pane refreshes."""
 
     # ---- showing the session --------------------------------------------------------------
@@ -30,9 +31,11 @@ class ExplorerActions(RunAndVerify):
             shown = showing.tensor(s)
             explained = showing.explanation(s)
             history = list(s.history)
-            summary = showing.summary(s)
+            summary = showing.summary(s, self.run_state == "running")
             names = s.param_names()
-            first = s.first_param_of(s.sel.layer)
+            # Jump to the layer's first parameter only when the layer changes, not on every step.
+            moved = self._opt_layer != s.sel.layer
+            first = s.first_param_of(s.sel.layer) if moved else None
         self.query_one(LayersPane).show(rows, marker, s.sel.layer, total)
         tensor = self.query_one(TensorPane)
         if shown.array is None:
@@ -45,11 +48,8 @@ class ExplorerActions(RunAndVerify):
             math.clear(explained)
         else:
             math.show(explained)
-        optimizer = self.query_one(OptimizerPane)
-        # Jump to the layer's first parameter only when the layer changes, not on every step.
-        jump = first if self._opt_layer != s.sel.layer else None
         self._opt_layer = s.sel.layer
-        optimizer.show(s.optimizer, names, jump)
+        self.query_one(OptimizerPane).show(s.optimizer, names, first)
         if curves:
             self.query_one(CurvesPane).show(history, self._run_note())
         keys = {"running": "t pauses, x stops", "paused": "t resumes, x stops"}
@@ -59,7 +59,13 @@ class ExplorerActions(RunAndVerify):
     def problem(self, text: str, severity: str = "error") -> None:
         """Name the problem on the status line and in a notification; nothing else changes."""
         self.query_one(StatusLine).report(text)
-        self.notify(text, severity=severity, timeout=6)
+        self.notify_once(text, severity)
+
+    def ready(self) -> bool:
+        """True once the session is built; until then say what it is waiting for."""
+        if self.session is None:
+            self.problem(f"not ready yet: {self.loading_text}", "warning")
+        return self.session is not None
 
     def act(self, fn, *args, mode: str = "step") -> bool:
         """Run a session method; a refusal or engine error is shown, the app keeps going.
@@ -68,10 +74,9 @@ class ExplorerActions(RunAndVerify):
         """
         from tui.session import DivergenceError, SessionError
 
-        s = self.session
-        if s is None:
-            self.problem(f"not ready yet: {self.loading_text}", "warning")
+        if not self.ready():
             return False
+        s = self.session
         if self.run_state == "running" and mode == "step":
             self.problem("a training run is going on: t pauses it, x stops it", "warning")
             return False
@@ -135,15 +140,15 @@ class ExplorerActions(RunAndVerify):
 
     def action_cycle_view(self) -> None:
         """Cycle the tensor: input, output, ∂L/∂y, ∂L/∂x, weight, weight gradient."""
-        if self.session is None:
-            return self.problem(f"not ready yet: {self.loading_text}", "warning")
+        if not self.ready():
+            return
         self.session.sel.cycle_view()
         self.refresh_panes(curves=False)
 
     def action_sample(self, delta: int) -> None:
         """Previous/next sample of the batch (filter in the weight views)."""
-        if self.session is None:
-            return self.problem(f"not ready yet: {self.loading_text}", "warning")
+        if not self.ready():
+            return
         self.session.sel.step_sample(delta)
         self.refresh_panes(curves=False)
 
@@ -188,16 +193,16 @@ class ExplorerActions(RunAndVerify):
 
     def action_edit_layer(self) -> None:
         """Edit the selected layer's settings."""
-        if self.session is None:
-            return self.problem(f"not ready yet: {self.loading_text}", "warning")
+        if not self.ready():
+            return
         i = self.session.sel.layer
         spec = self.session.layers[i].spec()
         self._editor(i, spec, False, f"Edit layer {i}")
 
     def action_add_layer(self) -> None:
         """Insert a layer after the selected one."""
-        if self.session is None:
-            return self.problem(f"not ready yet: {self.loading_text}", "warning")
+        if not self.ready():
+            return
         i = self.session.sel.layer + 1
         self._editor(i, None, True, f"Add layer {i}")
 
@@ -244,15 +249,7 @@ class ExplorerActions(RunAndVerify):
     # ---- help and quit --------------------------------------------------------------------
     def command_rows(self) -> list[tuple[str, str, str, str]]:
         """(key, name, action, what it does) per binding, for the help screen and the palette."""
-        rows = []
-        for binding in self.BINDINGS:
-            method = getattr(self, "action_" + binding.action.split("(")[0], None)
-            doc = (method.__doc__ or "").strip().splitlines()[0] if method else ""
-            if "(" in binding.action:  # one method behind several keys: the name says more
-                doc = binding.description
-            key = self.app.get_key_display(binding)
-            rows.append((key, binding.description, binding.action, doc or binding.description))
-        return rows
+        return command_rows(self)
 
     def action_help(self) -> None:
         """Show every key and what it does."""

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 from textual import work
 from textual.worker import get_current_worker
 
 from tui.messages import GradcheckDone, RunFinished, RunProgress
+from tui.widgets.labkit import RunControl
 from tui.widgets.status import StatusLine
 
 RUN_REFRESH_S = 0.1  # panes redraw at most ten times a second during a run
 GRADCHECK_OK = 1e-5  # max relative error that counts as "verified" in float64
-
-
-class RunControl:
-    """One run's switches: `go` cleared = paused, `stop` set = finish after this iteration."""
-
-    def __init__(self, run_id: int) -> None:
-        self.id = run_id
-        self.go, self.stop = threading.Event(), threading.Event()
-        self.go.set()
 
 
 class RunAndVerify:
@@ -36,8 +27,8 @@ class RunAndVerify:
 
     def action_run(self) -> None:
         """Start, pause or resume training in the background."""
-        if self.session is None:
-            return self.problem(f"not ready yet: {self.loading_text}", "warning")
+        if not self.ready():
+            return
         if self.run_state == "running":
             self._run.go.clear()
             self.run_state = "paused"
@@ -109,8 +100,8 @@ class RunAndVerify:
         """engine.gradcheck on the selected layer: backward vs central differences."""
         from tui import showing
 
-        if self.session is None:
-            return self.problem(f"not ready yet: {self.loading_text}", "warning")
+        if not self.ready():
+            return
         with self.session.lock:
             label, layer, x = showing.gradcheck_job(self.session)
         self.query_one(StatusLine).report("")

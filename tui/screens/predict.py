@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from tui.colormode import use_color
 from tui.render import bar_list, heatmap
-from tui.widgets.labkit import LabKeys, tile
+from tui.widgets.labkit import LabKeys, held_out_split, tile
 
 SOURCES = (("pretrained lenet", "pretrained"), ("latest training run", "latest"),
            ("checkpoint file", "checkpoint"))  # fmt: skip
@@ -77,6 +77,8 @@ def maps_text(maps: list[tuple[str, np.ndarray]], width: int, color: bool) -> Te
 class PredictScreen(LabKeys, Screen):
     """Predict a digit with the pretrained, the latest trained or a checkpointed model."""
 
+    ERROR_ID = "pred-error"
+
     DEFAULT_CSS = """
     PredictScreen .row { height: 1; }
     PredictScreen .row Label { width: 12; }
@@ -134,11 +136,6 @@ class PredictScreen(LabKeys, Screen):
             self.action_open_image()
 
     # ---- model ------------------------------------------------------------------------------
-    def problem(self, text: str) -> None:
-        """Show what went wrong; the last prediction stays on screen."""
-        self.query_one("#pred-error", Static).update(text)
-        self.notify(text, severity="error", timeout=6)
-
     def load_model(self, source: str) -> bool:
         """Use the pretrained lenet, the training screen's latest model, or a checkpoint file."""
         from engine.checkpoint import load
@@ -159,7 +156,7 @@ class PredictScreen(LabKeys, Screen):
             self.problem(f"could not use that model: {exc}")
             return False
         self.model, self.input_shape, self.model_name = model, tuple(shape), name
-        self.query_one("#pred-error", Static).update("")
+        self.clear_problem()
         return True
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -216,8 +213,6 @@ class PredictScreen(LabKeys, Screen):
 
     def show_digit(self, index: int) -> None:
         """Predict held-out digit `index` (0-1999)."""
-        from tui.screens.training import held_out_split
-
         _, held_out = held_out_split()
         self.digit = index % len(held_out)
         x = held_out.images[self.digit : self.digit + 1]
@@ -232,7 +227,7 @@ class PredictScreen(LabKeys, Screen):
             maps, logits = feature_maps(self.model, x)
         except ValueError as exc:
             return self.problem(f"{self.model_name} cannot take this input: {exc}")
-        self.query_one("#pred-error", Static).update("")
+        self.clear_problem()
         color = use_color(self.app)
         self.probs = probs = softmax(logits)
         pred = int(probs.argmax())

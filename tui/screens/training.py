@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import numpy as np
@@ -18,21 +17,11 @@ from tui.colormode import use_color
 from tui.messages import TrainDone, TrainStep
 from tui.widgets.confusion import HELD_OUT, confusion_text, digit_card, misclassified
 from tui.widgets.hyperparams import HyperParams, parse_config
-from tui.widgets.labkit import LabKeys
+from tui.widgets.labkit import LabKeys, RunControl, held_out_split
 from tui.widgets.run_curves import RunCurves, RunSeries
 
 REFRESH_S = 0.1  # at most ten interface updates a second from the run thread
 DEFAULT_SAVE = "./cnn-tui-model.npz"
-_DATA: dict[str, object] = {}  # the 8000/2000 split, loaded once per process
-
-
-def held_out_split():
-    """(train, held_out) from engine.data.mnist_split, cached."""
-    if "split" not in _DATA:
-        from engine.data import mnist_split
-
-        _DATA["split"] = mnist_split()
-    return _DATA["split"]
 
 
 def run_label(run_id: int, config) -> str:
@@ -40,17 +29,10 @@ def run_label(run_id: int, config) -> str:
     return f"#{run_id} {config.optimizer} lr={config.lr:g} s{config.seed}"
 
 
-class RunControl:
-    """One run's switches: `go` cleared = paused, `stop` set = end after this step."""
-
-    def __init__(self, run_id: int) -> None:
-        self.id = run_id
-        self.go, self.stop = threading.Event(), threading.Event()
-        self.go.set()
-
-
 class TrainingScreen(LabKeys, Screen):
     """Train a preset on the 8000 training digits; evaluate on the 2000 held-out ones."""
+
+    ERROR_ID = "train-error"
 
     DEFAULT_CSS = """
     TrainingScreen #train-body { height: 1fr; }
@@ -95,7 +77,7 @@ class TrainingScreen(LabKeys, Screen):
         self.last: TrainDone | None = None  # the latest finished run
         self.wrong = np.zeros(0, dtype=np.int64)
         self.wrong_at = 0
-        self.steps_per_s = 0.0
+        self._progress = None  # the live run's newest engine.train.Progress
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="train-body", can_focus=True):
@@ -125,11 +107,6 @@ class TrainingScreen(LabKeys, Screen):
         self.set_class(event.size.width < 100, "-narrow")
 
     # ---- actions ----------------------------------------------------------------------------
-    def problem(self, text: str) -> None:
-        """Name the problem under the form and in a notification."""
-        self.query_one("#train-error", Static).update(text)
-        self.notify(text, severity="error", timeout=6)
-
     def action_focus_form(self) -> None:
         """Move the cursor into the settings (tab moves between fields)."""
         self.query_one("#hp-lr", Input).focus()
@@ -147,7 +124,7 @@ class TrainingScreen(LabKeys, Screen):
         config, errors = parse_config(self.query_one(HyperParams).values())
         if errors:
             return self.problem("; ".join(errors))
-        self.query_one("#train-error", Static).update("")
+        self.clear_problem()
         self._run = RunControl(self._run.id + 1)
         self.live = RunSeries(run_label(self._run.id, config))
         self.runs.append(self.live)
@@ -203,7 +180,7 @@ class TrainingScreen(LabKeys, Screen):
             written = save(path, self.last.model, self.last.input_shape, meta)
         except (OSError, ValueError) as exc:
             return self.problem(f"could not save to {path}: {exc}")
-        self.query_one("#train-error", Static).update("")
+        self.clear_problem()
         self.notify(f"saved {written}", timeout=4)
 
     # ---- the run ------------------------------------------------------------------------
@@ -263,13 +240,12 @@ class TrainingScreen(LabKeys, Screen):
         if p is not None:
             bar = self.query_one(ProgressBar)
             bar.update(total=p.total_steps, progress=p.step)
-            self.steps_per_s = p.step / p.elapsed_s if p.elapsed_s > 0 else 0.0
             self._progress = p
         self.query_one("#train-status", Static).update(self._status_text())
         self._redraw()
 
     def _status_text(self) -> str:
-        p = getattr(self, "_progress", None)
+        p = self._progress
         label = self.live.label if self.live else ""
         if p is None:
             return f"{label}: {self.state}"

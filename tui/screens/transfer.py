@@ -15,7 +15,8 @@ from textual_plotext import PlotextPlot
 
 from tui.colormode import use_color
 from tui.messages import TransferDone, TransferStep
-from tui.widgets.labkit import LabKeys
+from tui.widgets.hyperparams import parse_int
+from tui.widgets.labkit import LabKeys, held_out_split
 
 EXPLAIN = """\
 Transfer learning: a network trained on one task has already learned useful features (edges,
@@ -30,6 +31,8 @@ COLORS = {"fine-tuned": "green", "scratch": "orange"}
 
 class TransferScreen(LabKeys, Screen):
     """Run engine.transfer.transfer() in a worker and compare the two curves."""
+
+    ERROR_ID = "tl-error"
 
     DEFAULT_CSS = """
     TransferScreen #tl-form { grid-size: 6; grid-columns: 10 1fr 10 1fr 6 1fr; grid-rows: 1;
@@ -76,11 +79,6 @@ class TransferScreen(LabKeys, Screen):
         self.query_one("#tl-body").focus()
         self.redraw()
 
-    def problem(self, text: str) -> None:
-        """Show what is wrong; the last result stays."""
-        self.query_one("#tl-error", Static).update(text)
-        self.notify(text, severity="error", timeout=6)
-
     def action_focus_form(self) -> None:
         """Edit the step budget, example count and seed."""
         self.query_one("#tl-steps", Input).focus()
@@ -89,18 +87,12 @@ class TransferScreen(LabKeys, Screen):
         self.action_start()
 
     def _budget(self) -> tuple[int, int, int] | None:
-        out = []
-        for fid, name, lo, hi in (("steps", "steps", 1, 5000), ("examples", "examples", 1, 4000),
-                                  ("seed", "seed", 0, 2**31 - 1)):  # fmt: skip
-            text = self.query_one(f"#tl-{fid}", Input).value.strip()
-            try:
-                value = int(text)
-            except ValueError:
-                return self.problem(f"{name} must be a whole number, got {text!r}")
-            if not lo <= value <= hi:
-                return self.problem(f"{name} must be between {lo} and {hi}, got {value}")
-            out.append(value)
-        return tuple(out)
+        errors: list[str] = []
+        budget = tuple(
+            parse_int(self.query_one(f"#tl-{name}", Input).value, name, lo, hi, errors)
+            for name, lo, hi in (("steps", 1, 5000), ("examples", 1, 4000), ("seed", 0, 2**31 - 1))
+        )
+        return self.problem("; ".join(errors)) if errors else budget
 
     def action_start(self) -> None:
         """Fine-tune the pretrained 0-4 model on 5-9, then train from scratch, same budget."""
@@ -109,7 +101,7 @@ class TransferScreen(LabKeys, Screen):
         budget = self._budget()
         if budget is None:
             return
-        self.query_one("#tl-error", Static).update("")
+        self.clear_problem()
         self.losses = {"fine-tuned": [], "scratch": []}
         self.result, self.running = None, True
         self.query_one(ProgressBar).update(total=2 * budget[0], progress=0)
@@ -121,7 +113,6 @@ class TransferScreen(LabKeys, Screen):
     def run_transfer(self, steps: int, examples: int, seed: int) -> None:
         """engine.transfer.transfer with on_step posting losses ten times a second."""
         from engine.transfer import transfer
-        from tui.screens.training import held_out_split
 
         worker = get_current_worker()
         pending: list[float] = []

@@ -24,7 +24,8 @@ FIELDS = (
 )
 
 
-def _int(text: str, name: str, lo: int, hi: int, errors: list[str]) -> int:
+def parse_int(text: str, name: str, lo: int, hi: int, errors: list[str]) -> int:
+    """A whole number in [lo, hi]; a bad one appends a message naming the field to errors."""
     try:
         value = int(text.strip())
     except ValueError:
@@ -57,14 +58,14 @@ def parse_config(values: dict[str, str]) -> tuple[TrainConfig | None, list[str]]
     if opt not in OPTIMIZERS:
         errors.append(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {opt!r}")
     lr = _float(values["lr"], "lr", 0.0, 10.0, errors, lo_open=True)
-    batch = _int(values["batch"], "batch size", 1, 8000, errors)
-    epochs = _int(values["epochs"], "epochs", 1, 100, errors)
+    batch = parse_int(values["batch"], "batch size", 1, 8000, errors)
+    epochs = parse_int(values["epochs"], "epochs", 1, 100, errors)
     wd = _float(values["wd"], "L2 weight decay", 0.0, 1.0, errors)
     dropout = _float(values["dropout"], "dropout", 0.0, 1.0, errors)
-    seed = _int(values["seed"], "seed", 0, 2**31 - 1, errors)
+    seed = parse_int(values["seed"], "seed", 0, 2**31 - 1, errors)
     steps = None
     if values["steps"].strip():
-        steps = _int(values["steps"], "max steps", 1, 10**7, errors)
+        steps = parse_int(values["steps"], "max steps", 1, 10**7, errors)
     if errors:
         return None, errors
     config = TrainConfig(

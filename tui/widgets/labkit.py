@@ -1,26 +1,82 @@
-"""Shared bits of the lab screens: palette rows from BINDINGS, heatmap tiling."""
+"""Shared bits of the screens: palette rows, problem notices, run switches, heatmap tiling."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 from rich.text import Text
 
+NOTICE_S = 6.0  # how long a problem's notification stays
+_DATA: dict[str, object] = {}  # the 8000/2000 split, loaded once per process
 
-class LabKeys:
-    """Mixin for a lab screen: every binding as a (key, name, action, doc) palette row."""
+
+def held_out_split():
+    """(train, held_out) from engine.data.mnist_split, cached (every lab screen uses it)."""
+    if "split" not in _DATA:
+        from engine.data import mnist_split
+
+        _DATA["split"] = mnist_split()
+    return _DATA["split"]
+
+
+def command_rows(screen) -> list[tuple[str, str, str, str]]:
+    """(key, name, action, what it does) per binding of `screen`, for the help and the palette."""
+    rows = []
+    for binding in screen.BINDINGS:
+        method = getattr(screen, "action_" + binding.action.split("(")[0], None)
+        doc = (method.__doc__ or "").strip().splitlines()[0] if method else ""
+        if "(" in binding.action:  # one method behind several keys: the name says more
+            doc = binding.description
+        key = screen.app.get_key_display(binding)
+        rows.append((key, binding.description, binding.action, doc or binding.description))
+    return rows
+
+
+class Notices:
+    """Mixin for a screen: problem notifications that do not pile up when a key is repeated."""
+
+    _last_notice: tuple[str, float] = ("", -NOTICE_S)
+
+    def notify_once(self, text: str, severity: str = "error") -> None:
+        """Notify, unless the same text was notified and is still on screen."""
+        now = time.monotonic()
+        if self._last_notice[0] == text and now - self._last_notice[1] < NOTICE_S:
+            return
+        self._last_notice = (text, now)
+        self.notify(text, severity=severity, timeout=NOTICE_S)
+
+
+class RunControl:
+    """One run's switches: `go` cleared = paused, `stop` set = end after this step."""
+
+    def __init__(self, run_id: int) -> None:
+        self.id = run_id
+        self.go, self.stop = threading.Event(), threading.Event()
+        self.go.set()
+
+
+class LabKeys(Notices):
+    """Mixin for a lab screen: palette rows, back to the explorer, problems under the form."""
+
+    ERROR_ID = ""  # id of the Static that keeps the last problem in view
 
     def command_rows(self) -> list[tuple[str, str, str, str]]:
         """(key, name, action, what it does) per binding, for the command palette."""
-        rows = []
-        for binding in self.BINDINGS:
-            method = getattr(self, "action_" + binding.action.split("(")[0], None)
-            doc = (method.__doc__ or "").strip().splitlines()[0] if method else ""
-            key = self.app.get_key_display(binding)
-            rows.append((key, binding.description, binding.action, doc or binding.description))
-        return rows
+        return command_rows(self)
 
     def action_back(self) -> None:
         """Back to the explorer."""
         self.app.pop_screen()
+
+    def problem(self, text: str) -> None:
+        """Name the problem under the form and in a notification; what is shown stays."""
+        self.query_one(f"#{self.ERROR_ID}").update(text)
+        self.notify_once(text)
+
+    def clear_problem(self) -> None:
+        """The last action worked: drop the problem shown under the form."""
+        self.query_one(f"#{self.ERROR_ID}").update("")
 
 
 def tile(cards: list[Text], width: int, gap: int = 1) -> Text:
