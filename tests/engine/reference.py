@@ -92,3 +92,8 @@ def numeric_grad(f, a: np.ndarray, eps: float = 1e-6) -> np.ndarray:
         flat[i] = orig
         gflat[i] = (up - down) / (2 * eps)
     return grad
+
+
+# Every kernel path and thread count a bit-identity test runs through: the thread pool, one
+# thread, the serial loop, and the pool again (a second run must repeat the first exactly).
+KERNEL_RUNS = (("parallel", None), ("parallel", 1), ("serial", None), ("parallel", None))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from reference import conv2d_backward_ref, conv2d_forward_ref, numeric_grad
+from reference import KERNEL_RUNS, conv2d_backward_ref, conv2d_forward_ref, numeric_grad
 
 from engine._jit import num_threads
 from engine.conv import Conv2d
@@ -192,12 +192,7 @@ def test_results_are_bit_identical_across_runs_paths_and_thread_counts(case):
     N, cin, cout, H, W, k, s, p = case
     x = np.random.default_rng(3).standard_normal((4 * N, cin, H, W)).astype(np.float32)
     results = []
-    for path, threads in (
-        ("parallel", None),
-        ("parallel", 1),
-        ("serial", None),
-        ("parallel", None),
-    ):
+    for path, threads in KERNEL_RUNS:
         with kernel_path(path), num_threads(threads):
             m = make(cin, cout, k, s, p, seed=5)
             y = m.forward(x)

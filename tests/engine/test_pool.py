@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from reference import avgpool2d_ref, maxpool2d_ref, numeric_grad
+from reference import KERNEL_RUNS, avgpool2d_ref, maxpool2d_ref, numeric_grad
 
 from engine._jit import num_threads
 from engine.conv_kernels import kernel_path
@@ -141,12 +141,7 @@ def test_results_are_bit_identical_across_runs_paths_and_thread_counts(cls):
     x = np.random.default_rng(1).standard_normal((8, 4, 12, 12)).astype(np.float32)
     g = np.random.default_rng(2).standard_normal((8, 4, 5, 5)).astype(np.float32)
     results = []
-    for path, threads in (
-        ("parallel", None),
-        ("parallel", 1),
-        ("serial", None),
-        ("parallel", None),
-    ):
+    for path, threads in KERNEL_RUNS:
         with kernel_path(path), num_threads(threads):
             layer = cls(3, 2)
             results.append((layer.forward(x), layer.backward(g)))
