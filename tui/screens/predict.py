@@ -14,6 +14,7 @@ from textual.widgets import Footer, Input, Label, Select, Static
 
 from tui.colormode import use_color
 from tui.render import bar_list, heatmap
+from tui.sandbox import SandboxError, current
 from tui.widgets.labkit import LabKeys, held_out_split, tile
 
 SOURCES = (("pretrained lenet", "pretrained"), ("latest training run", "latest"),
@@ -26,6 +27,8 @@ def default_image() -> str:
     from engine.paths import SAMPLES_DIR
 
     path = SAMPLES_DIR / "digit_7.png"
+    if current().served:  # the server copies the samples into the session's own directory
+        return path.name
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
@@ -148,8 +151,8 @@ class PredictScreen(LabKeys, Screen):
                     raise ValueError("no training run yet: T opens the training screen")
                 model, shape, name = latest
             else:
-                path = PRETRAINED_LENET if source == "pretrained" else (
-                    self.query_one("#ckpt-path", Input).value.strip())  # fmt: skip
+                path = PRETRAINED_LENET if source == "pretrained" else current().resolve(
+                    self.query_one("#ckpt-path", Input).value)  # fmt: skip
                 model, shape, _ = load(path)
                 name = "pretrained lenet" if source == "pretrained" else str(path)
         except (OSError, ValueError) as exc:
@@ -196,8 +199,8 @@ class PredictScreen(LabKeys, Screen):
         if not path:
             return self.problem("type an image path first (f focuses the field)")
         try:
-            prepared = prepare_image(path, self.input_shape[1:])
-        except ImageError as exc:
+            prepared = prepare_image(current().resolve(path), self.input_shape[1:])
+        except (ImageError, SandboxError) as exc:
             return self.problem(str(exc))
         self.digit = -1
         note = " (inverted: dark ink on light paper)" if prepared.inverted else ""

@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 
 from tui.colormode import use_color
 from tui.messages import TrainDone, TrainStep
+from tui.sandbox import current
 from tui.widgets.confusion import HELD_OUT, confusion_text, digit_card, misclassified
 from tui.widgets.hyperparams import HyperParams, parse_config
 from tui.widgets.labkit import LabKeys, RunControl, held_out_split
@@ -177,11 +178,14 @@ class TrainingScreen(LabKeys, Screen):
         meta = {"trained_in": "cnn-tui training screen", "label": self.runs[-1].label,
                 "accuracy": ev.accuracy, "summary": ev.summary()}  # fmt: skip
         try:
-            written = save(path, self.last.model, self.last.input_shape, meta)
+            written = save(current().resolve(path, write=True), self.last.model,
+                           self.last.input_shape, meta)  # fmt: skip
         except (OSError, ValueError) as exc:
             return self.problem(f"could not save to {path}: {exc}")
         self.clear_problem()
-        self.notify(f"saved {written}", timeout=4)
+        self.notify(f"saved {current().shown(written)}", timeout=4)
+        if current().served:  # the participant's copy goes to their browser
+            self.app.deliver_binary(written, mime_type="application/octet-stream")
 
     # ---- the run ------------------------------------------------------------------------
     @work(thread=True, group="train", exit_on_error=False)
