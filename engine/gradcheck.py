@@ -81,3 +81,34 @@ def check_loss(loss, pred: np.ndarray, target, eps: float = 1e-6) -> dict:
     analytic = np.array(loss.backward(), dtype=np.float64)
     numeric = numeric_grad(lambda p: loss.forward(p, target), pred, eps)
     return {"input": relative_error(analytic, numeric)}
+
+
+def numeric_weight_grad(model: Module, loss, x, targets, name: str, index, eps: float = 1e-6):
+    """dL/d(one weight) by float64 central differences of the whole loss, on a deep copy.
+
+    name: the parameter's name as named_parameters gives it ("3.weight"); index: into its value.
+    The engine's rng is rewound before each forward (dropout draws the same mask) and restored.
+    """
+    m = copy.deepcopy(model).to(np.float64)
+    params = dict(named_parameters(m))
+    if name not in params:
+        raise ValueError(f"numeric_weight_grad: no parameter {name!r} (have {', '.join(params)})")
+    value = params[name].value
+    index = tuple(int(i) for i in np.atleast_1d(index))
+    if len(index) != value.ndim or any(
+        not 0 <= i < d for i, d in zip(index, value.shape, strict=True)
+    ):
+        raise ValueError(f"numeric_weight_grad: index {index} outside {name} {value.shape}")
+    x = np.asarray(x, dtype=np.float64)
+    saved = copy.deepcopy(rng().bit_generator.state)
+
+    def at(v: float) -> float:
+        value[index] = v
+        rng().bit_generator.state = copy.deepcopy(saved)
+        return float(loss.forward(m.forward(x), targets))
+
+    with preserved_rng():
+        old = float(value[index])
+        plus, minus = at(old + eps), at(old - eps)
+        value[index] = old
+    return (plus - minus) / (2 * eps)

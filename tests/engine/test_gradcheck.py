@@ -91,3 +91,26 @@ def test_check_loss_on_a_hand_written_loss():
 
     p, t = np.array([1.0, -2.0, 0.5]), np.array([0.0, 1.0, 0.0])
     assert check_loss(SumSquares(), p, t)["input"] < 1e-8
+
+
+def test_numeric_weight_grad_matches_backward():
+    from engine import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential
+    from engine.gradcheck import numeric_weight_grad
+
+    manual_seed(5)
+    model = Sequential(Linear(4, 6), ReLU(), Dropout(0.3), Linear(6, 3)).to(np.float64)
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    y = np.array([0, 2, 1, 1, 0])
+    loss = CrossEntropyLoss()
+    state = rng().bit_generator.state
+    loss.forward(model.forward(x), y)
+    model.zero_grad()
+    model.backward(loss.backward())
+    rng().bit_generator.state = state
+    for name, index, p in (("0.weight", (2, 1), model[0].weight), ("3.bias", (1,), model[3].bias)):
+        numeric = numeric_weight_grad(model, loss, x, y, name, index)
+        assert numeric == pytest.approx(float(p.grad[index]), rel=1e-6, abs=1e-10)
+    with pytest.raises(ValueError, match="no parameter"):
+        numeric_weight_grad(model, loss, x, y, "9.weight", (0,))
+    with pytest.raises(ValueError, match="outside"):
+        numeric_weight_grad(model, loss, x, y, "0.weight", (6, 0))
