@@ -155,3 +155,28 @@ def small_cnn(dropout: float = 0.5, channels: int = 4) -> Module:
         Dropout(dropout),
         Linear(channels * 14 * 14, 10),
     )
+
+
+def l2_update(model: Module, x: np.ndarray, y: np.ndarray, weight_decay: float, lr: float = 0.05):
+    """One recorded SGD step with weight decay on a copy of model: (param name, index, record).
+
+    The weight shown is the head's largest in magnitude, where λw is biggest; the record is
+    SGD.explain: grad, l2_term, value_before, value_after (arrays of the whole parameter).
+    """
+    from engine.model import named_parameters
+    from engine.module import preserved_rng
+    from engine.optim import SGD
+
+    m = copy.deepcopy(model).train()
+    name, p = [(n, p) for n, p in named_parameters(m) if n.endswith("weight")][-1]
+    opt = SGD(m.parameters(), lr=lr, weight_decay=weight_decay)
+    opt.record = True
+    loss = CrossEntropyLoss()
+    with preserved_rng():  # a dropout mask drawn here leaves the engine's rng as it was
+        m.zero_grad()
+        loss.forward(m.forward(x), y)
+        m.backward(loss.backward())
+    opt.step()
+    k = next(i for i, q in enumerate(m.parameters()) if q is p)
+    index = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(p.value)), p.shape))
+    return name, index, opt.explain(k)

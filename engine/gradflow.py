@@ -69,18 +69,28 @@ def flows(layers, grads) -> list[LayerFlow]:
     return out
 
 
-def gradient_flow(model: Sequential, loss, x: np.ndarray, targets) -> list[LayerFlow]:
-    """One forward and backward pass of model on (x, targets); the model's grads are replaced."""
+def trace_backward(model: Sequential, loss, x: np.ndarray, targets):
+    """One forward and backward pass: (activations, grads), both of length len(layers) + 1.
+
+    activations[i] is layer i's input (the last the logits), grads[i] = dL/d activations[i].
+    The model's parameter grads are zeroed first and hold this pass's gradients after.
+    """
     if not hasattr(model, "layers"):
         raise ValueError(f"gradient_flow: model must be a Sequential, got {type(model).__name__}")
     model.zero_grad()
-    out = x
+    acts = [x]
     for layer in model.layers:
-        out = layer.forward(out)
-    loss.forward(out, targets)
+        acts.append(layer.forward(acts[-1]))
+    loss.forward(acts[-1], targets)
     grads = [None] * len(model.layers) + [np.asarray(loss.backward())]
     for i in reversed(range(len(model.layers))):
         grads[i] = np.asarray(model.layers[i].backward(grads[i + 1]))
+    return acts, grads
+
+
+def gradient_flow(model: Sequential, loss, x: np.ndarray, targets) -> list[LayerFlow]:
+    """The flow of one forward and backward pass of model (its parameter grads are replaced)."""
+    _, grads = trace_backward(model, loss, x, targets)
     return flows(model.layers, grads)
 
 

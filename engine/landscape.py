@@ -20,10 +20,10 @@ from engine.module import Parameter
 from engine.optim import SGD, Adam
 
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
-START = (-4.0, 1.5)
+START = (-4.0, 0.5)
 # SGD and momentum share one lr (near the largest SGD survives across the valley, 2/steep);
 # Adam scales each coordinate by its own sqrt(v), so its lr is a step size in weight units.
-SGD_LR, ADAM_LR = 0.036, 0.5
+SGD_LR, ADAM_LR = 0.036, 0.3
 
 
 @dataclass(frozen=True)
