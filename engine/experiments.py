@@ -176,7 +176,7 @@ def l2_update(model: Module, x: np.ndarray, y: np.ndarray, weight_decay: float, 
         m.zero_grad()
         loss.forward(m.forward(x), y)
         m.backward(loss.backward())
+    index = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(p.value)), p.shape))
     opt.step()
     k = next(i for i, q in enumerate(m.parameters()) if q is p)
-    index = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(p.value)), p.shape))
     return name, index, opt.explain(k)

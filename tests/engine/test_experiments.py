@@ -50,3 +50,20 @@ def _layers(m):
     yield m
     for c in m.children():
         yield from _layers(c)
+
+
+def test_l2_update_adds_lambda_w_to_the_gradient():
+    from engine.experiments import l2_update
+
+    data, _ = _data(8)
+    manual_seed(1)
+    model = small_cnn(0.5)
+    before = [p.value.copy() for p in model.parameters()]
+    name, index, rec = l2_update(model, data.images, data.labels, weight_decay=0.1, lr=0.5)
+    assert name == "5.weight"  # the head: Linear after Flatten and Dropout
+    w = model.layers[5].weight.value
+    assert index == tuple(np.unravel_index(np.argmax(np.abs(w)), w.shape))
+    assert np.array_equal(rec["l2_term"], np.float32(0.1) * rec["value_before"])
+    expected = rec["value_before"] - np.float32(0.5) * (rec["grad"] + rec["l2_term"])
+    assert np.allclose(rec["value_after"], expected, rtol=1e-6, atol=1e-7)
+    assert all(np.array_equal(a, p.value) for a, p in zip(before, model.parameters(), strict=True))
