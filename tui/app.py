@@ -5,11 +5,15 @@ from __future__ import annotations
 from functools import partial
 
 from textual.app import App
+from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.theme import Theme
 
+from tui import presence
 from tui.screens.explorer import ExplorerScreen
+
+FOLLOW_POLL_S = 0.25  # how often the presenter publishes and participants look (a stat call)
 
 # High contrast, saturated accents: dark greys and pastel hues wash out on projectors.
 PROJECTOR = Theme(
@@ -76,6 +80,10 @@ class CnnTuiApp(App[None]):
     CSS_PATH = ["app.tcss"]
     COMMANDS = App.COMMANDS | {ActionsProvider}
     ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("F", "follow(True)", "follow the presenter", show=False),
+        Binding("O", "follow(False)", "explore on your own", show=False),
+    ]
 
     def __init__(self, preset: str | None = None, seed: int = 0, warm_up: bool = True) -> None:
         super().__init__()
@@ -83,6 +91,40 @@ class CnnTuiApp(App[None]):
         self.register_theme(PROJECTOR)
         self.register_theme(PROJECTOR_LIGHT)
         self.theme = "projector"
+        self.role, self.channel = presence.role()
+        self.following = self.role == "participant"
+        self._published: dict | None = None
+        self._pending: dict | None = None
+
+    def on_mount(self) -> None:
+        if self.role == "presenter":
+            self.set_interval(FOLLOW_POLL_S, self.publish_presence)
+        elif self.role == "participant":
+            self.set_interval(FOLLOW_POLL_S, self.follow_presenter)
+            self.notify("following the presenter: O explores on your own, F follows again")
+
+    def publish_presence(self) -> None:
+        """Presenter: write where this session is, when it moved."""
+        state = presence.state_of(self.screen)
+        if state != self._published:
+            self.channel.publish(state)
+            self._published = state
+
+    def follow_presenter(self) -> None:
+        """Participant: mirror the presenter's latest state while following."""
+        self._pending = self.channel.poll() or self._pending
+        if self.following and self._pending is not None:
+            if presence.follow(self.screen, self._pending):
+                self._pending = None
+
+    def action_follow(self, on: bool) -> None:
+        """F follows the presenter again; O explores on your own."""
+        if self.role != "participant":
+            return self.notify("no presenter to follow in this session", severity="warning")
+        self.following = on
+        if on:
+            self._pending = self.channel.poll() or self.channel.last
+        self.notify("following the presenter" if on else "on your own: F follows again")
 
     def get_default_screen(self) -> Screen:
         """The explorer, on the requested preset."""

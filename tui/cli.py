@@ -104,7 +104,46 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="never invert (the default decides from the border)",
     )
+    serve = sub.add_parser(
+        "serve",
+        help="serve the app to a room of browsers (one session per participant)",
+        description="Every participant who opens the URL gets their own session, working in a "
+        "private directory; with --present this terminal runs the presenter's session, which "
+        "participants follow.",
+    )
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: this machine only; 0.0.0.0 for a room)",
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="(default: 8000)")
+    serve.add_argument(
+        "--max-sessions", type=_positive_int, default=40, help="participants at once (default: 40)"
+    )
+    serve.add_argument(
+        "--present",
+        action="store_true",
+        help="also run the presenter's session here; participants follow it",
+    )
     return parser
+
+
+def _port(text: str) -> int:
+    value = _positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (1-65535)")
+    return value
+
+
+def _serve(args) -> int:
+    try:
+        from tui.serve import ServeError, serve
+    except ImportError as exc:
+        raise CliError(f"serving needs textual-serve ({exc}); pip install textual-serve") from None
+    try:
+        return serve(args.host, args.port, args.max_sessions, args.present)
+    except (ServeError, OSError) as exc:
+        raise CliError(str(exc)) from None
 
 
 def _launch_app() -> int:
@@ -255,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command is None:
         return _launch_app()
-    command = _train if args.command == "train" else _predict
+    command = {"train": _train, "predict": _predict, "serve": _serve}[args.command]
     try:
         return command(args)
     except CliError as exc:
