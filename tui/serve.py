@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -80,6 +84,104 @@ def participant_urls(host: str, port: int) -> list[str]:
     return urls + [f"http://127.0.0.1:{port}/ (this machine)"]
 
 
+class ForkedProcess:
+    """A session forked by tui.serve_fork: the parts of asyncio's Process that AppService uses."""
+
+    def __init__(self, pid: int, stdin, stdout, stderr) -> None:
+        self.pid, self.stdin, self.stdout, self.stderr = pid, stdin, stdout, stderr
+        self.returncode: int | None = None
+
+    async def wait(self) -> int:
+        """Until the session's pid is gone (it is the fork server's child, not ours)."""
+        while self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = 0
+            else:
+                await asyncio.sleep(0.05)
+        return self.returncode
+
+    def kill(self) -> None:
+        """End the session's process group."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class ForkServer:
+    """Starts tui.serve_fork and asks it for sessions; None from fork() means: spawn instead."""
+
+    def __init__(self, runtime: Path, env: dict[str, str]) -> None:
+        self.path = str(runtime / "fork.sock")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tui.serve_fork", self.path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env, cwd=runtime,
+        )  # fmt: skip
+        self.ready = self.process.stdout.readline() == b"ready\n"
+
+    async def fork(self, env: dict[str, str]) -> ForkedProcess | None:
+        """A new session on fresh pipes, or None when the fork server is not there."""
+        if not self.ready or self.process.poll() is not None:
+            return None
+        pipes = [os.pipe() for _ in range(3)]  # (read, write) each
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1]]
+        try:
+            pid = await asyncio.to_thread(self._ask, json.dumps(env).encode(), theirs)
+        except (OSError, ValueError) as exc:
+            log.warning("fork server did not answer (%s); spawning instead", exc)
+            for fd in [fd for pair in pipes for fd in pair]:
+                os.close(fd)
+            return None
+        finally:
+            for fd in theirs:
+                _close(fd)
+        loop = asyncio.get_running_loop()
+        stdout, stderr = asyncio.StreamReader(), asyncio.StreamReader()
+        for stream, fd in ((stdout, pipes[1][0]), (stderr, pipes[2][0])):
+            protocol = asyncio.StreamReaderProtocol(stream)
+            await loop.connect_read_pipe(lambda p=protocol: p, os.fdopen(fd, "rb", 0))
+        transport, protocol = await loop.connect_write_pipe(
+            asyncio.streams.FlowControlMixin, os.fdopen(pipes[0][1], "wb", 0)
+        )
+        stdin = asyncio.StreamWriter(transport, protocol, None, loop)
+        return ForkedProcess(pid, stdin, stdout, stderr)
+
+    def _ask(self, payload: bytes, fds: list[int]) -> int:
+        """Send the environment and the pipes; the reply is the new session's pid."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(self.path)
+            socket.send_fds(sock, [payload], fds)
+            return int(sock.recv(32).decode())
+
+    def close(self) -> None:
+        """Stop the fork server (running sessions are ended by their own quit)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def common_env(env: dict[str, str]) -> dict[str, str]:
+    """What every session's environment shares: the server's code, no role, no devtools."""
+    env.pop(presence.PRESENT_ENV, None)  # a participant never gets the presenter's pen
+    env.pop(presence.FOLLOW_ENV, None)
+    env.pop("TEXTUAL", None)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CODE_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
 class SessionService(AppService):
     """One participant's app process, started in its own private directory, removed at the end."""
 
@@ -89,14 +191,10 @@ class SessionService(AppService):
         self.session_dir = workshop.runtime / "sessions" / self.app_service_id
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
-        env = super()._build_environment(width, height)
-        env.pop(presence.PRESENT_ENV, None)  # a participant never gets the presenter's pen
-        env.pop(presence.FOLLOW_ENV, None)
+        env = common_env(super()._build_environment(width, height))
         env[SESSION_DIR_ENV] = str(self.session_dir)
         which = presence.PRESENT_ENV if self.presenter else presence.FOLLOW_ENV
         env[which] = str(self.workshop.channel_path)
-        env.pop("TEXTUAL", None)  # no devtools in a participant's session
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CODE_ROOT), env.get("PYTHONPATH")]))
         return env
 
     async def _open_app_process(self, width: int = 80, height: int = 24):
@@ -105,6 +203,11 @@ class SessionService(AppService):
         for sample in self.workshop.samples:  # something to open in predict at once
             shutil.copyfile(sample, self.session_dir / sample.name)
         environment = self._build_environment(width=width, height=height)
+        forks = self.workshop.forks
+        process = await forks.fork(environment) if forks is not None else None
+        if process is not None:
+            self._process, self._stdin = process, process.stdin
+            return process
         self._process = process = await asyncio.create_subprocess_exec(
             *self.workshop.session_command,
             stdin=asyncio.subprocess.PIPE,
@@ -144,6 +247,13 @@ class WorkshopServer(Server):
         self.samples = samples()
         self.urls = participant_urls(host, port)
         self.token = secrets.token_urlsafe(18)  # the presenter's browser session, if wanted
+        self.forks: ForkServer | None = None
+
+    def start_forks(self) -> None:
+        """The warm process sessions fork from (CNN_TUI_SERVE_FORK=0 spawns each one instead)."""
+        if os.environ.get("CNN_TUI_SERVE_FORK", "1") != "0":
+            env = common_env(AppService._build_environment(SimpleNamespace(debug=False)))
+            self.forks = ForkServer(self.runtime, env)
 
     def presenter_url(self) -> str:
         """The URL of a browser session that leads (print it only in the server's terminal)."""
@@ -227,6 +337,8 @@ class WorkshopServer(Server):
     async def on_shutdown(self, app: web.Application) -> None:
         for service in list(self.sessions):
             await service.stop()
+        if self.forks is not None:
+            self.forks.close()
 
 
 def _int(text: str | None, default: int, lo: int, hi: int) -> int:
@@ -242,6 +354,7 @@ def serve(host: str, port: int, max_sessions: int, present: bool) -> int:
     runtime = runtime_root()
     try:
         server = WorkshopServer(host, port, max_sessions, runtime)
+        server.start_forks()
         if present and sys.stdin.isatty() and sys.stdout.isatty():
             from tui.serve_present import serve_and_present
 

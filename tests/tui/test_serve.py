@@ -40,7 +40,7 @@ def server(tmp_path_factory):
         env=env, cwd=ROOT, text=True,
     )  # fmt: skip
     lines = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + SESSION_S  # the fork server imports everything first
     while not any("Ctrl+C" in line for line in lines) and time.monotonic() < deadline:
         lines.append(proc.stdout.readline())
     token = re.search(r"\?presenter=([\w-]+)", "".join(lines))

@@ -1,0 +1,99 @@
+"""A warm process that forks participants' sessions: imports once, first frames without waiting.
+
+`python -m tui.serve_fork SOCKET` imports Textual, the app, NumPy, Numba and the engine, loads the
+MNIST digits, then listens on a Unix socket. For each session the server sends the session's
+environment (JSON) and its stdin/stdout/stderr pipes (SCM_RIGHTS); this process forks, answers
+with the child's pid, and the child runs the app on those pipes. The imported code and data stay
+shared (copy-on-write) between the sessions. No Numba kernel runs here: `fork()` after a parallel
+Numba region kills the child (PERFORMANCE.md pitfall 8), so each session warms its own kernels.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+
+MAX_MESSAGE = 1 << 20
+
+
+def preload() -> None:
+    """Import what every session needs before its first frame (nothing that starts threads)."""
+    import numba  # noqa: F401  (its LLVM is the largest piece; shared by every fork)
+    import textual.drivers.web_driver  # noqa: F401
+
+    import engine.train  # noqa: F401
+    import tui.app
+    import tui.screens.predict
+    import tui.screens.training
+    import tui.screens.transfer  # noqa: F401
+    from engine.data import mnist_split
+
+    mnist_split()  # the digits as float32, read-only: shared pages in every session
+
+
+def run_session(env: dict, fds: list[int]) -> None:
+    """In the child: take the pipes as 0, 1, 2, the session's environment and directory; run."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.setsid()  # its own process group: the server can end it without touching the others
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(env.get("CNN_TUI_SESSION_DIR", "/"))
+    from tui.app import CnnTuiApp
+
+    CnnTuiApp().run()
+
+
+def serve_forks(path: str) -> None:
+    """Accept a request, fork, reply with the pid; until the server closes the socket."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps finished sessions
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        conn, _ = listener.accept()
+        with conn:
+            message, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 3)
+            if not message:
+                return  # the server said goodbye
+            if len(fds) != 3:
+                for fd in fds:
+                    os.close(fd)
+                continue
+            pid = os.fork()
+            if pid == 0:
+                code = 0
+                try:
+                    listener.close()
+                    conn.close()
+                    run_session(json.loads(message), fds)
+                except BaseException:
+                    code = 1
+                    import traceback
+
+                    traceback.print_exc()
+                finally:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                    os._exit(code)
+            for fd in fds:
+                os.close(fd)
+            conn.sendall(str(pid).encode())
+
+
+def main() -> None:
+    """Entry point: preload, then fork sessions on request."""
+    preload()
+    serve_forks(sys.argv[1])
+
+
+if __name__ == "__main__":
+    main()
