@@ -17,14 +17,18 @@ from engine.activations import ReLU, Sigmoid, Tanh
 from engine.checkpoint import CheckpointError
 from engine.conv import Conv2d
 from engine.dropout import Dropout
-from engine.explain import Explanation, Term, receptive_field
-from engine.explain_backward import explain_backward
-from engine.explain_forward import explain_forward
-from engine.explain_loss import explain_loss
+from engine.explain import (
+    Explanation,
+    Term,
+    explain_backward,
+    explain_forward,
+    explain_loss,
+    receptive_field,
+)
 from engine.linear import Flatten, Linear
 from engine.losses import CrossEntropyLoss, DivergenceError, MSELoss
 from engine.model import Sequential, from_spec
-from engine.module import Module, Parameter, manual_seed
+from engine.module import Context, Module, Parameter
 from engine.optim import SGD, Adam
 from engine.pool import AvgPool2d, MaxPool2d
 from engine.residual import Residual
@@ -32,8 +36,8 @@ from engine.stepper import Op, ParamUpdate, Record, Stepper, Trace
 
 __all__ = [
     "Module",
+    "Context",
     "Parameter",
-    "manual_seed",
     "Conv2d",
     "MaxPool2d",
     "AvgPool2d",

@@ -41,11 +41,14 @@ CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
 
 import numba  # noqa: E402
 
-JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=True)
+# fastmath without "nnan" and "ninf": kernels must keep NaN and inf meaningful (a max-pool over a
+# NaN returns it, as divergence should show); reassociation and contraction still vectorise.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp", "afn"}
+JIT_OPTIONS = dict(cache=True, nogil=True, fastmath=FASTMATH)
 
 
 def njit(*args, **kwargs):
-    """numba.njit with the project's defaults (cache, nogil, fastmath)."""
+    """numba.njit with the project's defaults (cache, nogil, FASTMATH)."""
     options = {**JIT_OPTIONS, **kwargs}
     return numba.njit(*args, **options)
 

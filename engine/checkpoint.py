@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.model import from_spec, named_parameters
-from engine.module import Module, preserved_rng
+from engine.module import Module
 
 FORMAT = "cnn-tui-checkpoint"
 VERSION = 1
@@ -173,8 +173,7 @@ def load(path) -> tuple[Module, tuple[int, ...], object]:
     """(model, input_shape, meta) rebuilt from a checkpoint; CheckpointError if anything is off."""
     data = _read(path)
     try:
-        with preserved_rng():  # building draws init weights; loading must not shift rng
-            model = from_spec(data["spec"])
+        model = from_spec(data["spec"], rng=np.random.default_rng(0))  # weights replaced below
     except (ValueError, TypeError) as e:
         raise CheckpointError(f"{path}: invalid model spec ({e})") from e
     shape = _shape_tuple(model, data["input_shape"], path)

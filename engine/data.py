@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from engine import paths
-from engine.module import rng
+from engine.module import generator as run_generator
 
 TRAIN_SIZE = 8000  # the first 8,000 digits of the bundled set train
 HELD_OUT_SIZE = 2000  # the last 2,000 are never trained on
@@ -177,11 +177,12 @@ def mnist_split(
 def batches(
     dataset: Dataset, batch_size: int, shuffle: bool = True, generator: np.random.Generator = None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """One epoch of (x (B, C, H, W), y (B,)) mini-batches; order drawn from the engine's rng."""
+    """One epoch of (x (B, C, H, W), y (B,)) mini-batches; order drawn from generator (the
+    run's numpy Generator; None: fresh entropy)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n = len(dataset)
-    order = (generator or rng()).permutation(n) if shuffle else np.arange(n)
+    order = run_generator(generator).permutation(n) if shuffle else np.arange(n)
     for start in range(0, n, batch_size):
         idx = order[start : start + batch_size]
         yield dataset.images[idx], dataset.labels[idx]

@@ -117,28 +117,24 @@ def _walk(module: Module):
 def dropout_mask(model: Module, x: np.ndarray) -> np.ndarray | None:
     """The scaled keep-mask the model's first Dropout draws for x in a training forward.
 
-    The draw leaves the engine's rng as it was (preserved_rng), and the model's mode is restored;
-    None when the model has no Dropout or its p is 0.
+    Drawn on a copy (its generators copied too), so the model and its random streams stay as
+    they were; None when the model has no Dropout or its p is 0.
     """
     from engine.dropout import Dropout
-    from engine.module import preserved_rng
 
-    layers = [layer for layer in _walk(model) if isinstance(layer, Dropout)]
+    twin = copy.deepcopy(model).train()
+    layers = [layer for layer in _walk(twin) if isinstance(layer, Dropout)]
     if not layers:
         return None
-    was_training = model.training
-    try:
-        with preserved_rng():
-            model.train().forward(x)
-        return None if layers[0].mask is None else layers[0].mask.copy()
-    finally:
-        model.train(was_training)
+    twin.forward(x)
+    return layers[0].ctx.mask
 
 
-def small_cnn(dropout: float = 0.5, channels: int = 4) -> Module:
+def small_cnn(dropout: float = 0.5, channels: int = 4, rng=None) -> Module:
     """Conv(1->c, 3x3, p1)+ReLU+maxpool2, Flatten, Dropout(p), Linear(c*14*14 -> 10): quick to fit.
 
     Its c*196 features and one Linear head learn a few hundred digits by heart within seconds.
+    Weights are drawn from rng (a numpy Generator; None: fresh entropy).
     """
     from engine.activations import ReLU
     from engine.conv import Conv2d
@@ -148,12 +144,12 @@ def small_cnn(dropout: float = 0.5, channels: int = 4) -> Module:
     from engine.pool import MaxPool2d
 
     return Sequential(
-        Conv2d(1, channels, 3, padding=1),
+        Conv2d(1, channels, 3, padding=1, rng=rng),
         ReLU(),
         MaxPool2d(2),
         Flatten(),
-        Dropout(dropout),
-        Linear(channels * 14 * 14, 10),
+        Dropout(dropout, rng=rng),
+        Linear(channels * 14 * 14, 10, rng=rng),
     )
 
 
@@ -164,7 +160,6 @@ def l2_update(model: Module, x: np.ndarray, y: np.ndarray, weight_decay: float, 
     SGD.explain: grad, l2_term, value_before, value_after (arrays of the whole parameter).
     """
     from engine.model import named_parameters
-    from engine.module import preserved_rng
     from engine.optim import SGD
 
     m = copy.deepcopy(model).train()
@@ -172,10 +167,9 @@ def l2_update(model: Module, x: np.ndarray, y: np.ndarray, weight_decay: float, 
     opt = SGD(m.parameters(), lr=lr, weight_decay=weight_decay)
     opt.record = True
     loss = CrossEntropyLoss()
-    with preserved_rng():  # a dropout mask drawn here leaves the engine's rng as it was
-        m.zero_grad()
-        loss.forward(m.forward(x), y)
-        m.backward(loss.backward())
+    m.zero_grad()  # a dropout mask drawn here comes from the copy's own generator
+    loss.forward(m.forward(x), y)
+    m.backward(loss.backward())
     index = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(p.value)), p.shape))
     opt.step()
     k = next(i for i, q in enumerate(m.parameters()) if q is p)

@@ -1,10 +1,14 @@
-"""Explanations of single numbers: the Term/Explanation dataclasses, number formatting, fields.
+"""Explanations of single numbers: the Term/Explanation records, number formatting, helpers.
 
 An Explanation says how ONE number of a layer's output (or of a gradient, or of a loss) was made,
 with the real numbers filled in, so the TUI can render the equation and highlight the inputs.
+Each operation explains itself beside its forward and backward (Conv2d.explain_forward in
+engine/conv.py, ...), from the Context its forward returned; this module holds the records and
+three conveniences that find that context for a plain input:
 
     from engine import explain_forward, explain_backward, explain_loss
     e = explain_forward(conv, x, (0, 0, 0, 0))   # x: the layer's input (N, C, H, W)
+    e = conv.explain_forward(ctx, (0, 0, 0, 0))  # the same, from y, ctx = conv.forward_ctx(x)
     e.text()   # "(I*K)(0,0) = 4*1 + 3*0 + 2*(-1) + 4*1 + ... + 2*(-1) + 0 = 6"
     e.total    # 6.0, equals conv.forward(x)[0, 0, 0, 0]
     e.receptive_field   # [(0, 0, 0, 0), (0, 0, 0, 1), ...]: indices into x (n first)
@@ -37,14 +41,11 @@ kh*kw products per channel; they are not in receptive_field.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-
-from engine.module import preserved_rng
 
 
 def fmt(value: float, digits: int = 4) -> str:
@@ -154,25 +155,6 @@ class Explanation:
         return f"{self.lhs} = {body} = {total}"
 
 
-def layer_kind(layer) -> str:
-    """The engine class name a layer is (or derives from), e.g. "Conv2d"; ValueError if unknown."""
-    for cls in type(layer).__mro__:
-        if cls.__name__ in KNOWN_LAYERS:
-            return cls.__name__
-    raise ValueError(f"explain: {layer!r} is not a layer type explain knows ({KNOWN_LAYERS})")
-
-
-KNOWN_LAYERS = (
-    "Conv2d", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "Tanh",
-    "Linear", "Flatten", "Dropout", "Residual", "Sequential",
-)  # fmt: skip
-
-
-def window_geometry(layer) -> tuple[int, int, int, int, int, int]:
-    """(kh, kw, sh, sw, ph, pw) of a Conv2d or a pooling layer (pools have padding (0, 0))."""
-    return (*layer.kernel_size, *layer.stride, *layer.padding)
-
-
 def affine(out: str, stride: int, tap: str, pad: int) -> str:
     """An input coordinate like "2·i+u-1" with this layer's stride and padding filled in."""
     text = f"{out}+{tap}" if stride == 1 else f"{stride}·{out}+{tap}"
@@ -192,94 +174,60 @@ def check_index(index, shape: tuple[int, ...], what: str) -> tuple[int, ...]:
     return index
 
 
-def batch_output_shape(layer, x_shape) -> tuple[int, ...]:
-    """(N, *per-sample output shape) of layer for an input of shape x_shape."""
-    return (x_shape[0], *layer.output_shape(tuple(x_shape[1:])))
+def at(layer, shape, index, what: str) -> tuple[int, ...]:
+    """check_index for `layer`'s output, input, weight or bias."""
+    return check_index(index, tuple(shape), f"{layer!r} {what}")
+
+
+def sum_of(title, symbolic, lhs, terms, index, field=(), grad_field=(), notes=(), total=None):
+    """An Explanation of kind "sum" without bias (gradients); total = fsum of terms by default."""
+    return Explanation(
+        title=title, symbolic=symbolic, lhs=lhs, terms=terms, bias=None,
+        total=math.fsum(t.value for t in terms) if total is None else total,
+        receptive_field=list(field), index=index, grad_field=list(grad_field), notes=list(notes),
+    )  # fmt: skip
 
 
 def receptive_field(layer, x_shape, index) -> list[tuple[int, ...]]:
     """Indices into the input (shape x_shape, n first) that output element `index` depends on."""
     x_shape = tuple(int(d) for d in x_shape)
-    out = check_index(index, batch_output_shape(layer, x_shape), f"{layer!r} output")
-    return sorted(_field(layer, x_shape, {out}))
+    out_shape = (x_shape[0], *layer.output_shape(x_shape[1:]))
+    return sorted(layer.field(x_shape, {at(layer, out_shape, index, "output")}))
 
 
-def _field(layer, x_shape: tuple[int, ...], outs: set) -> set:
-    """Every input index feeding any of the output indices `outs`."""
-    kind = layer_kind(layer)
-    if kind in ("Sequential", "Residual"):
-        shapes = [x_shape]
-        for child in layer.layers[:-1]:
-            shapes.append(batch_output_shape(child, shapes[-1]))
-        body = set(outs)
-        for child, shape in zip(reversed(layer.layers), reversed(shapes), strict=True):
-            body = _field(child, shape, body)
-        if kind == "Sequential":
-            return body
-        skip = outs if layer.projection is None else _field(layer.projection, x_shape, outs)
-        return body | skip
-    if kind in ("Conv2d", "MaxPool2d", "AvgPool2d"):
-        kh, kw, sh, sw, ph, pw = window_geometry(layer)
-        _, C, H, W = x_shape
-        found = set()
-        for n, c, i, j in outs:
-            channels = range(C) if kind == "Conv2d" else (c,)
-            for cp in channels:
-                for u in range(kh):
-                    for v in range(kw):
-                        r, s = i * sh + u - ph, j * sw + v - pw
-                        if 0 <= r < H and 0 <= s < W:
-                            found.add((n, cp, r, s))
-        return found
-    if kind == "Linear":
-        return {(n, k) for n, _ in outs for k in range(x_shape[1])}
-    if kind == "Flatten":
-        per_sample = x_shape[1:]
-        return {(n, *map(int, np.unravel_index(f, per_sample))) for n, f in outs}
-    return set(outs)  # elementwise: ReLU, Sigmoid, Tanh, Dropout
+class _NoDraws:
+    """A generator stand-in for explanations: a random layer asked to draw says what to do."""
 
-
-def dropout_mask(layer, x_shape) -> np.ndarray | None:
-    """A Dropout's scaled mask of its last forward, None when it acts as the identity."""
-    mask = layer.mask if layer.training else None
-    if mask is not None and mask.shape != tuple(x_shape):
+    def random(self, *args, **kwargs):
         raise ValueError(
-            f"{layer!r}: its last mask has shape {mask.shape}, x has {tuple(x_shape)}; "
-            "explain needs the input of the layer's last forward"
+            "explain: x is not the input of this layer's last forward, and a new forward would "
+            "draw new dropout masks: run forward(x) first, or explain from its context"
         )
-    return mask
 
 
-def pinned_copy(layer):
-    """A deep copy of layer whose Dropout layers reuse the original's last masks, drawing nothing.
-
-    Explaining a Residual needs its body's values; running the real body would overwrite its
-    caches and draw new dropout masks, so explain runs this twin instead.
-    """
-    twin = copy.deepcopy(layer)
-    _pin(layer, twin)
-    return twin
+def context_for(layer, x):
+    """The layer's last context when its forward saw x (same shape and values), else a new one."""
+    x = np.asarray(x)
+    ctx = getattr(layer, "ctx", None)
+    if ctx is not None and ctx.x.shape == x.shape and np.array_equal(ctx.x, x):
+        return ctx
+    return layer.forward_ctx(x, rng=_NoDraws())[1]
 
 
-def _pin(orig, twin) -> None:
-    if "Dropout" in (c.__name__ for c in type(orig).__mro__):
-        mask = orig.mask if orig.training else None
-        if mask is not None:
-            twin.forward = _pinned_forward(twin, mask)
-    for a, b in zip(orig.children(), twin.children(), strict=True):
-        _pin(a, b)
+def explain_forward(layer, x, index) -> Explanation:
+    """Explain output element `index` ((n, c, i, j) or (n, f)) of layer.forward(x)."""
+    return layer.explain_forward(context_for(layer, x), index)
 
 
-def _pinned_forward(dropout, mask: np.ndarray):
-    def forward(x):
-        with preserved_rng():
-            type(dropout).forward(dropout, x)  # sets its shape caches; its own draw is discarded
-        if mask.shape != np.shape(x):
-            raise ValueError(
-                f"{dropout!r}: its last mask has shape {mask.shape}, the input {np.shape(x)}; "
-                "run the layer's forward on this input first"
-            )
-        dropout.mask = mask
-        return np.asarray(x, dtype=mask.dtype) * mask
+def explain_backward(layer, x, grad_out, index, wrt: str = "input") -> Explanation:
+    """Explain element `index` of dL/d(input) (wrt "input") or of a parameter's gradient
+    (wrt "weight", "bias", or a path inside a block such as "0.weight", "projection.bias")."""
+    return layer.explain_backward(context_for(layer, x), grad_out, index, wrt)
 
-    return forward
+
+def explain_loss(loss, pred, targets, index=None, *, grad=False) -> Explanation:
+    """Explain a loss value, one sample's loss, a softmax probability, or a gradient element."""
+    from engine.module import Context  # the loss explains from what its forward would save
+
+    pred = np.asarray(pred)
+    return loss.explain(Context(pred, pred.shape, targets=np.asarray(targets)), index, grad=grad)

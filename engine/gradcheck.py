@@ -7,7 +7,7 @@ import copy
 import numpy as np
 
 from engine.model import named_parameters
-from engine.module import Module, preserved_rng, rng
+from engine.module import Module
 
 
 def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
@@ -44,33 +44,24 @@ def check_module(module: Module, x: np.ndarray, seed: int = 0, eps: float = 1e-6
     """{"input": err, "0.weight": err, ...}: max relative errors of backward vs central differences.
 
     Runs on a float64 deep copy, so the caller's model (dtype, grads, caches) is untouched.
-    Objective: sum(forward(x) * G) for a random upstream gradient G drawn from seed.
-    The engine's rng is rewound before every forward, so dropout draws the same mask each time,
-    and restored at the end.
+    Objective: sum(forward(x) * G) for a random upstream gradient G drawn from seed. Every
+    forward draws from a new generator made from seed, so dropout uses the same mask each time.
     """
     m = copy.deepcopy(module).to(np.float64)
     x = np.array(x, dtype=np.float64)  # a private contiguous copy to perturb
     params = named_parameters(m)
-    saved = copy.deepcopy(rng().bit_generator.state)
+    y, ctx = m.forward_ctx(x, np.random.default_rng(seed))
+    g = np.random.default_rng(seed).standard_normal(y.shape)  # upstream gradient
 
-    def forward(inp):
-        rng().bit_generator.state = copy.deepcopy(saved)
-        return m.forward(inp)
+    def objective(_):
+        return float(np.sum(m.forward_ctx(x, np.random.default_rng(seed))[0] * g))
 
-    with preserved_rng():
-        y = forward(x)
-        g = np.random.default_rng(seed).standard_normal(y.shape)  # upstream gradient
-
-        def objective(_):
-            return float(np.sum(forward(x) * g))
-
-        m.zero_grad()  # the caches of the forward above are what backward needs
-        # Copies: a layer may reuse its buffers in the forwards that follow.
-        grad_input = np.array(m.backward(g), dtype=np.float64)
-        analytic = {name: p.grad.copy() for name, p in params}
-        errors = {"input": relative_error(grad_input, numeric_grad(objective, x, eps))}
-        for name, p in params:
-            errors[name] = relative_error(analytic[name], numeric_grad(objective, p.value, eps))
+    m.zero_grad()
+    grad_input = np.array(m.backward_ctx(ctx, g), dtype=np.float64)
+    analytic = {name: p.grad.copy() for name, p in params}
+    errors = {"input": relative_error(grad_input, numeric_grad(objective, x, eps))}
+    for name, p in params:
+        errors[name] = relative_error(analytic[name], numeric_grad(objective, p.value, eps))
     return errors
 
 
@@ -83,11 +74,14 @@ def check_loss(loss, pred: np.ndarray, target, eps: float = 1e-6) -> dict:
     return {"input": relative_error(analytic, numeric)}
 
 
-def numeric_weight_grad(model: Module, loss, x, targets, name: str, index, eps: float = 1e-6):
+def numeric_weight_grad(
+    model: Module, loss, x, targets, name: str, index, eps: float = 1e-6, rng=None
+):
     """dL/d(one weight) by float64 central differences of the whole loss, on a deep copy.
 
     name: the parameter's name as named_parameters gives it ("3.weight"); index: into its value.
-    The engine's rng is rewound before each forward (dropout draws the same mask) and restored.
+    Every forward draws dropout masks from a copy of rng (give the generator in the state the
+    analytic pass started from, and both see the same masks); None: a generator seeded 0.
     """
     m = copy.deepcopy(model).to(np.float64)
     params = dict(named_parameters(m))
@@ -100,15 +94,13 @@ def numeric_weight_grad(model: Module, loss, x, targets, name: str, index, eps: 
     ):
         raise ValueError(f"numeric_weight_grad: index {index} outside {name} {value.shape}")
     x = np.asarray(x, dtype=np.float64)
-    saved = copy.deepcopy(rng().bit_generator.state)
+    start = np.random.default_rng(0) if rng is None else rng
 
     def at(v: float) -> float:
         value[index] = v
-        rng().bit_generator.state = copy.deepcopy(saved)
-        return float(loss.forward(m.forward(x), targets))
+        return float(loss.forward(m.forward_ctx(x, copy.deepcopy(start))[0], targets))
 
-    with preserved_rng():
-        old = float(value[index])
-        plus, minus = at(old + eps), at(old - eps)
-        value[index] = old
+    old = float(value[index])
+    plus, minus = at(old + eps), at(old - eps)
+    value[index] = old
     return (plus - minus) / (2 * eps)

@@ -104,11 +104,12 @@ def first_layer_ratio(plain: list[LayerFlow], residual: list[LayerFlow]) -> floa
     return plain[0].grad_weight_norm / residual[0].grad_weight_norm
 
 
-def deep_stack(depth: int = 10, residual: bool = False, width: int = 8) -> Sequential:
+def deep_stack(depth: int = 10, residual: bool = False, width: int = 8, rng=None) -> Sequential:
     """Conv(1->w)+ReLU+pool, `depth` blocks of Conv(w->w, 3x3, p1)+ReLU, a Linear head.
 
     residual=True wraps each block as Residual (y = F(x) + x); same layers, same parameters count.
-    For 28x28 digits; weights are drawn from the engine's rng (seed it for the same stack).
+    For 28x28 digits; weights are drawn from rng (a numpy Generator: the same seed, the same
+    stack; None: fresh entropy).
     """
     from engine.activations import ReLU
     from engine.conv import Conv2d
@@ -118,9 +119,9 @@ def deep_stack(depth: int = 10, residual: bool = False, width: int = 8) -> Seque
 
     if not 1 <= depth <= 64 or not 1 <= width <= 64:
         raise ValueError(f"deep_stack: depth and width must be in 1..64, got {depth}, {width}")
-    layers: list[Module] = [Conv2d(1, width, 3, padding=1), ReLU(), MaxPool2d(2)]  # (w, 14, 14)
-    for _ in range(depth):
-        body = (Conv2d(width, width, 3, padding=1), ReLU())
+    layers: list[Module] = [Conv2d(1, width, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2)]
+    for _ in range(depth):  # (w, 14, 14) after the pool
+        body = (Conv2d(width, width, 3, padding=1, rng=rng), ReLU())
         layers.append(Residual(*body) if residual else Sequential(*body))
-    layers += [Flatten(), Linear(width * 14 * 14, 10)]
+    layers += [Flatten(), Linear(width * 14 * 14, 10, rng=rng)]
     return Sequential(*layers)

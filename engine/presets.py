@@ -41,11 +41,11 @@ def article_target() -> np.ndarray:
     return np.zeros((1, 1, 3, 3), dtype=DEFAULT_DTYPE)
 
 
-def article() -> Preset:
+def article(rng=None) -> Preset:
     """Conv2d(1, 1, 3) with the vertical-edge kernel and bias 0: every output is 4 + 0 - 2 (x3)."""
     from engine.conv import Conv2d
 
-    conv = Conv2d(1, 1, 3)
+    conv = Conv2d(1, 1, 3, rng=rng)  # its values are replaced just below
     conv.weight.value[...] = VERTICAL_EDGE_KERNEL  # (1, 1, 3, 3) <- (3, 3)
     conv.bias.value[...] = 0
     return Preset(
@@ -62,20 +62,20 @@ def article() -> Preset:
     )
 
 
-def lenet() -> Preset:
+def lenet(rng=None) -> Preset:
     """conv(1->8,3,p1)-ReLU-maxpool2-conv(8->16,3,p1)-ReLU-maxpool2-Flatten-Linear(784,10)."""
     from engine.conv import Conv2d
     from engine.pool import MaxPool2d
 
     model = Sequential(
-        Conv2d(1, 8, 3, padding=1),  # (8, 28, 28)
+        Conv2d(1, 8, 3, padding=1, rng=rng),  # (8, 28, 28)
         ReLU(),
         MaxPool2d(2),  # (8, 14, 14)
-        Conv2d(8, 16, 3, padding=1),  # (16, 14, 14)
+        Conv2d(8, 16, 3, padding=1, rng=rng),  # (16, 14, 14)
         ReLU(),
         MaxPool2d(2),  # (16, 7, 7)
         Flatten(),  # (784,)
-        Linear(784, 10),  # (10,)
+        Linear(784, 10, rng=rng),  # (10,)
     )
     return Preset(
         name="lenet",
@@ -90,29 +90,31 @@ def lenet() -> Preset:
     )
 
 
-def resnet() -> Preset:
+def resnet(rng=None) -> Preset:
     """A small residual net: an identity block at 28x28, a projection block down to 7x7."""
     from engine.conv import Conv2d
     from engine.pool import MaxPool2d
 
     model = Sequential(
-        Conv2d(1, 8, 3, padding=1),  # (8, 28, 28)
+        Conv2d(1, 8, 3, padding=1, rng=rng),  # (8, 28, 28)
         ReLU(),
         Residual(  # identity skip: the body keeps (8, 28, 28)
-            Conv2d(8, 8, 3, padding=1),
+            Conv2d(8, 8, 3, padding=1, rng=rng),
             ReLU(),
-            Conv2d(8, 8, 3, padding=1),
+            Conv2d(8, 8, 3, padding=1, rng=rng),
+            rng=rng,
         ),
         ReLU(),
         MaxPool2d(2),  # (8, 14, 14)
         Residual(  # 1x1 stride-2 projection skip: 8 -> 16 channels, 14 -> 7 pixels
-            Conv2d(8, 16, 3, stride=2, padding=1),  # (16, 7, 7)
+            Conv2d(8, 16, 3, stride=2, padding=1, rng=rng),  # (16, 7, 7)
             ReLU(),
-            Conv2d(16, 16, 3, padding=1),
+            Conv2d(16, 16, 3, padding=1, rng=rng),
+            rng=rng,  # the projection's init
         ),
         ReLU(),
         Flatten(),  # (784,)
-        Linear(784, 10),  # (10,)
+        Linear(784, 10, rng=rng),  # (10,)
     )
     return Preset(
         name="resnet",
@@ -128,11 +130,12 @@ def resnet() -> Preset:
     )
 
 
-PRESETS: dict[str, Callable[[], Preset]] = {"article": article, "lenet": lenet, "resnet": resnet}
+PRESETS: dict[str, Callable[..., Preset]] = {"article": article, "lenet": lenet, "resnet": resnet}
 
 
-def build_preset(name: str) -> Preset:
-    """PRESETS[name](), with a ValueError listing the known names for an unknown one."""
+def build_preset(name: str, rng: np.random.Generator | None = None) -> Preset:
+    """PRESETS[name](rng): weights drawn from rng (a numpy Generator; None: fresh entropy),
+    with a ValueError listing the known names for an unknown preset."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
-    return PRESETS[name]()
+    return PRESETS[name](rng)

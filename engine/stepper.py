@@ -6,27 +6,34 @@
     rec = s.step() # run it; returns its Record (rec.op, rec.input, rec.output, rec.grad_out, ...)
     s.activations  # [x, out of layer 0, ..., logits]: activations[i] is layer i's input (None
                    # until computed); s.grads[i] = dL/d activations[i]; s.loss_value
-    s.undo()       # back one op: params, grads, optimizer state, engine rng and trace restored
+    s.trace.ctxs   # ctxs[i]: the Context layer i's forward returned (what its backward and
+                   # explanations read); trace.loss_ctx the loss's
+    s.undo()       # back one op: params, grads, optimizer state, the run's generator, trace
     s.reset()      # back to construction (keeps the current batch); s.set_data(x, targets)
-    s.explain_forward(i, (n, c, h, w)) / s.explain_backward(i, index, wrt="input"|"weight"|"bias")
-    s.explain_loss(index=None, grad=False)  # engine.explain_* on the trace's own numbers
+    s.explain_forward(i, (n, c, h, w)) / s.explain_backward(i, index, wrt="input"|"weight"|"bias"
+                   # or a parameter inside a block: "0.weight", "projection.bias")
+    s.explain_loss(index=None, grad=False)  # the layers' and loss's explain on the trace's ctxs
 
 Iterations: `position` counts the ops done in the current iteration `iteration` (0-based);
 after the update `done` is True and the trace stays visible; the next step() starts iteration + 1
 with a fresh trace (undo crosses that boundary too). loss_backward zeroes every parameter's .grad
 first (like optimizer.zero_grad() before loss.backward()), so the last iteration's gradients stay
 visible until then. The update runs with optimizer.record on and stores optimizer.explain(i) per
-parameter in the Record. After undo, layer caches are rebuilt before they are needed by
-replaying the iteration's forward pass (same inputs, parameters and rng: the same numbers), so
-backward ops and explanations always match the trace; after the update, explanations use the
-parameters the iteration ran with.
+parameter in the Record. The trace is a tape: each forward op keeps the Context its layer
+returned (its input, masks, argmax, the parameter values it used), and the backward ops and
+every explanation read those records, so after undo, or after the update, they show exactly the
+numbers of that iteration; nothing is recomputed or replayed.
 
 Errors: an exception inside an op leaves the stepper exactly as before the op and propagates. A
 DivergenceError (non-finite loss) is re-raised as a DivergenceError naming the op, the iteration
 and the position the stepper stayed at; fix the cause (lower lr, undo, reset) and step again.
 
-Undo history: a snapshot (copies of params, grads, optimizer state, rng state; the trace and
-the optimizer's read-only update records by reference) is kept before each op, at most
+Randomness: dropout masks are drawn from `rng` (a numpy Generator the run owns, given to the
+constructor). Its state is part of the run's state: undo restores it with the parameters, so
+stepping again after undo draws the same masks.
+
+Undo history: a snapshot (copies of params, grads, optimizer state, generator state; the trace
+and the optimizer's read-only update records by reference) is kept before each op, at most
 `max_history` ops (default 256) and about `max_history_bytes` (default 128 MiB) of them; the
 oldest are dropped first, so undo stops there.
 reset() needs no history.
@@ -41,16 +48,12 @@ from __future__ import annotations
 
 import copy
 from collections import deque
-from contextlib import contextmanager
 
 import numpy as np
 
-from engine.explain_backward import explain_backward
-from engine.explain_forward import explain_forward
-from engine.explain_loss import explain_loss
 from engine.losses import DivergenceError
 from engine.model import named_parameters
-from engine.module import preserved_rng, rng
+from engine.module import generator
 from engine.stepper_records import (
     OP_KINDS,
     Op,
@@ -69,11 +72,12 @@ __all__ = ["OP_KINDS", "Op", "ParamUpdate", "Record", "Stepper", "Trace"]
 class Stepper(TraceView):
     """Execute model + loss + optimizer one op at a time, with a trace and undo."""
 
-    def __init__(self, model, loss, optimizer, x, targets, *, max_history: int = 256,
+    def __init__(self, model, loss, optimizer, x, targets, *, rng=None, max_history: int = 256,
                  max_history_bytes: int = 128 * 2**20):  # fmt: skip
         if not hasattr(model, "layers"):
             raise ValueError(f"Stepper: model must be a Sequential, got {type(model).__name__}")
         self.model, self.loss, self.optimizer = model, loss, optimizer
+        self.rng = generator(rng)  # dropout masks; undo restores its state
         self.layers = list(model.layers)
         L = len(self.layers)
         self.ops: list[Op] = (
@@ -94,7 +98,6 @@ class Stepper(TraceView):
         x, targets = self._check_data(x, targets)
         self._trace = self._new_trace(0, x, targets)
         self.position, self.done = 0, False
-        self._stale = False  # True: layer caches may not match the trace (after undo)
         self._initial = self._capture(None)
 
     # ---- state -------------------------------------------------------------------------
@@ -125,7 +128,7 @@ class Stepper(TraceView):
             if self.done:
                 self._begin_iteration()
             op = self.ops[self.position]
-            record = self._run(op, snapshot)
+            record = self._run(op)
         except DivergenceError as e:
             self._restore(snapshot)
             raise DivergenceError(
@@ -141,6 +144,7 @@ class Stepper(TraceView):
         self.position += 1
         self.done = self.position == len(self.ops)
         snapshot.nbytes += nbytes([record.output, record.grad_input])
+        snapshot.nbytes += record.ctx.nbytes if record.ctx is not None else 0
         snapshot.nbytes += nbytes([u.info for u in record.updates])
         self._push(snapshot)
         return record
@@ -187,49 +191,30 @@ class Stepper(TraceView):
         if self.done:
             self._begin_iteration()
         elif self.position > 0:  # the history no longer reaches the iteration start
-            rng().bit_generator.state = copy.deepcopy(self._trace.rng_start)
             self._trace = self._new_trace(self.iteration, x, targets)
             self.position = 0
         self._put_data(x, targets)
 
     # ---- explanations with the trace's numbers ------------------------------------------
     def explain_forward(self, layer: int, index):
-        """engine.explain_forward for layer `layer` at output index, on the traced input."""
+        """Layer `layer`'s explain_forward at output index, from its context in the trace."""
         self._need(self.activations[layer + 1], f"forward {layer}")
-        with self._as_computed():
-            return explain_forward(self.layers[layer], self.activations[layer], index)
+        return self.layers[layer].explain_forward(self._trace.ctxs[layer], index)
 
     def explain_backward(self, layer: int, index, wrt: str = "input"):
-        """engine.explain_backward for layer `layer` with the traced input and grad_out."""
+        """Layer `layer`'s explain_backward, from its traced context and grad_out."""
         self._need(self.grads[layer + 1], f"the gradient into layer {layer} (its grad_out)")
-        with self._as_computed():
-            x, g = self.activations[layer], self.grads[layer + 1]
-            return explain_backward(self.layers[layer], x, g, index, wrt)
+        t = self._trace
+        return self.layers[layer].explain_backward(t.ctxs[layer], t.grads[layer + 1], index, wrt)
 
     def explain_loss(self, index=None, grad: bool = False):
-        """engine.explain_loss on the traced logits and targets (after the loss op)."""
+        """The loss's explain on the traced logits and targets (after the loss op)."""
         self._need(self._trace.loss_value, "the loss")
-        return explain_loss(self.loss, self.activations[-1], self.targets, index, grad=grad)
+        return self.loss.explain(self._trace.loss_ctx, index, grad=grad)
 
     def _need(self, value, what: str) -> None:
         if value is None:
             raise ValueError(f"{what} has not been computed yet in iteration {self.iteration}")
-
-    @contextmanager
-    def _as_computed(self):
-        """Parameters as this iteration used them (before its update) and layer caches fresh."""
-        used = self._trace.params_used
-        current = [p.value.copy() for p in self._params] if used is not None else None
-        try:
-            if used is not None:
-                for p, v in zip(self._params, used, strict=True):
-                    np.copyto(p.value, v)
-            self._prime()
-            yield
-        finally:
-            if current is not None:
-                for p, v in zip(self._params, current, strict=True):
-                    np.copyto(p.value, v)
 
     # ---- machinery -----------------------------------------------------------------------
     def _check_data(self, x, targets) -> tuple[np.ndarray, np.ndarray]:
@@ -249,35 +234,33 @@ class Stepper(TraceView):
 
     def _new_trace(self, iteration: int, x, targets) -> Trace:
         L = len(self.layers)
-        state = copy.deepcopy(rng().bit_generator.state)
-        return Trace(iteration, x, targets, [x] + [None] * L, [None] * (L + 1), None, [], state)
+        return Trace(iteration, x, targets, [x] + [None] * L, [None] * (L + 1), None, [],
+                     [None] * L)  # fmt: skip
 
     def _begin_iteration(self) -> None:
         t = self._trace
         self._trace = self._new_trace(t.iteration + 1, t.x, t.targets)
         self.position, self.done = 0, False
 
-    def _run(self, op: Op, snapshot: Snapshot) -> Record:
+    def _run(self, op: Op) -> Record:
         t, i, it = self._trace, op.layer, self._trace.iteration
         if op.kind == "forward":
-            y = own(self.layers[i].forward(t.activations[i]))
-            t.activations[i + 1] = y
-            return Record(op, it, input=t.activations[i], output=y)
+            y, ctx = self.layers[i].forward_ctx(t.activations[i], self.rng)
+            t.activations[i + 1], t.ctxs[i] = own(y), ctx
+            return Record(op, it, input=t.activations[i], output=t.activations[i + 1], ctx=ctx)
         if op.kind == "loss":
-            t.loss_value = float(self.loss.forward(t.activations[-1], t.targets))
-            return Record(op, it, input=t.activations[-1], loss=t.loss_value)
+            loss, t.loss_ctx = self.loss.forward_ctx(t.activations[-1], t.targets)
+            t.loss_value = float(loss)
+            return Record(op, it, input=t.activations[-1], loss=t.loss_value, ctx=t.loss_ctx)
         if op.kind == "loss_backward":
-            self._prime()
             for p in self._params:
                 p.zero_grad()
-            t.grads[-1] = own(self.loss.backward())
+            t.grads[-1] = own(self.loss.backward_ctx(t.loss_ctx))
             return Record(op, it, grad_input=t.grads[-1], loss=t.loss_value)
         if op.kind == "backward":
-            self._prime()
-            t.grads[i] = own(self.layers[i].backward(t.grads[i + 1]))
+            t.grads[i] = own(self.layers[i].backward_ctx(t.ctxs[i], t.grads[i + 1]))
             return Record(op, it, input=t.activations[i], output=t.activations[i + 1],
                           grad_out=t.grads[i + 1], grad_input=t.grads[i])  # fmt: skip
-        t.params_used = snapshot.values  # never modified: snapshots are restored by copying
         recording, self.optimizer.record = self.optimizer.record, True
         try:
             self.optimizer.step()
@@ -294,25 +277,11 @@ class Stepper(TraceView):
             out.append(ParamUpdate(k, layer, name, info, frozen))
         return tuple(out)
 
-    def _prime(self) -> None:
-        """Replay this iteration's forward (same inputs, params, rng) so layer caches match."""
-        if not self._stale:
-            return
-        t = self._trace
-        with preserved_rng(t.rng_start):
-            for i, layer in enumerate(self.layers):
-                if t.activations[i + 1] is None:
-                    break
-                layer.forward(t.activations[i])
-            if t.loss_value is not None:
-                self.loss.forward(t.activations[-1], t.targets)
-        self._stale = False
-
     def _capture(self, op: Op | None) -> Snapshot:
         values = [p.value.copy() for p in self._params]
         grads = [p.grad.copy() for p in self._params]
         opt_state = self.optimizer.state_dict()
-        state = copy.deepcopy(rng().bit_generator.state)
+        state = copy.deepcopy(self.rng.bit_generator.state)
         # The optimizer's records are shared, and counted once, by the update op that made them.
         size = nbytes(values) + nbytes(grads) + nbytes(opt_state["state"])
         return Snapshot(op, values, grads, opt_state, state, self._trace.copy(),
@@ -323,10 +292,9 @@ class Stepper(TraceView):
             np.copyto(p.value, v)
             np.copyto(p.grad, g)
         self.optimizer.load_state_dict(s.opt_state)  # copies the state: s stays pristine
-        rng().bit_generator.state = copy.deepcopy(s.rng_state)
+        self.rng.bit_generator.state = copy.deepcopy(s.rng_state)
         self._trace = s.trace.copy()
         self.position, self.done = s.position, s.done
-        self._stale = True
 
     def _push(self, snapshot: Snapshot) -> None:
         self._history.append(snapshot)

@@ -41,6 +41,7 @@ class Record:
     grad_input: np.ndarray | None = None  # backward: dL/d(layer input); loss_backward: dL/dlogits
     loss: float | None = None  # loss, loss_backward, update: the iteration's loss value
     updates: tuple[ParamUpdate, ...] = ()  # update: one per optimizer parameter
+    ctx: object = None  # forward, loss: the Context the op returned (what backward reads)
 
 
 @dataclass(eq=False)
@@ -54,12 +55,13 @@ class Trace:
     grads: list  # L + 1 entries, None until computed
     loss_value: float | None
     records: list
-    rng_start: dict  # engine rng state when the iteration began (to replay its forward pass)
-    params_used: list | None = None  # parameter values before the update (set by the update)
+    ctxs: list  # L entries: the Context of each layer's forward, None until computed
+    loss_ctx: object = None  # the loss's Context, after the loss op
 
     def copy(self) -> Trace:
         """A copy whose lists can change without touching this one (arrays are shared)."""
-        lists = dict(activations=list(self.activations), grads=list(self.grads))
+        lists = dict(activations=list(self.activations), grads=list(self.grads),
+                     ctxs=list(self.ctxs))  # fmt: skip
         return replace(self, records=list(self.records), **lists)
 
 
@@ -71,7 +73,7 @@ class Snapshot:
     values: list
     grads: list
     opt_state: dict
-    rng_state: dict
+    rng_state: dict  # the run's generator (dropout masks)
     trace: Trace
     position: int
     done: bool

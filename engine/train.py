@@ -11,7 +11,7 @@ import numpy as np
 
 from engine.data import HELD_OUT_NOTE, HELD_OUT_SIZE, Dataset, batches
 from engine.losses import CrossEntropyLoss, DivergenceError
-from engine.module import Module, manual_seed
+from engine.module import Module
 from engine.optim import SGD, Adam
 
 OPTIMIZERS = ("adam", "sgd", "momentum")  # "momentum" = SGD with momentum 0.9
@@ -158,8 +158,8 @@ def train(
 def _steps(
     model, loss_fn, optimizer, data, epochs, batch_size, seed, max_steps, eval_data, schedule
 ) -> Iterator[Progress]:
-    if seed is not None:
-        manual_seed(seed)  # shuffling and dropout masks draw from the engine's rng
+    rng = np.random.default_rng(seed)  # the run's own: batch order, then dropout masks
+    model.set_rng(rng)
     total = epochs * math.ceil(len(data) / batch_size)
     total = min(total, max_steps) if max_steps else total
     params = model.parameters()
@@ -181,7 +181,7 @@ def _steps(
     try:
         for epoch in range(1, epochs + 1):
             losses, correct, count, nb = 0.0, 0.0, 0, 0
-            for x, y in batches(data, batch_size):
+            for x, y in batches(data, batch_size, generator=rng):
                 t0 = time.perf_counter()
                 optimizer.zero_grad()
                 logits = model.forward(x)  # (B, K)
@@ -258,9 +258,7 @@ def build_model(preset: str = "lenet", dropout: float = 0.0, seed: int | None = 
 
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(sorted(PRESETS))}")
-    if seed is not None:
-        manual_seed(seed)  # weight init draws from the engine's rng
-    made = PRESETS[preset]()
+    made = PRESETS[preset](np.random.default_rng(seed))  # weight init from the run's seed
     model = made.model
     if dropout:
         heads = [i for i, layer in enumerate(model.layers) if isinstance(layer, Linear)]

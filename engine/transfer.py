@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from engine import paths
 from engine.data import Dataset, mnist_split
 from engine.linear import Linear
 from engine.losses import CrossEntropyLoss
-from engine.module import Module, Parameter, manual_seed
+from engine.module import Module, Parameter
 from engine.train import EvalResult, Progress, evaluate, make_optimizer, train
 
 NEW_DIGITS = (5, 6, 7, 8, 9)
@@ -63,10 +65,10 @@ def freeze_features(model: Module) -> list[Parameter]:
     return frozen
 
 
-def reset_head(model: Module) -> None:
-    """Give the head fresh weights, drawn like a new Linear's from the engine's rng."""
+def reset_head(model: Module, rng: np.random.Generator | None = None) -> None:
+    """Give the head fresh weights, drawn like a new Linear's from rng."""
     old = head(model)
-    fresh = Linear(old.weight.shape[1], old.weight.shape[0])
+    fresh = Linear(old.weight.shape[1], old.weight.shape[0], rng=rng)
     old.weight.value[...] = fresh.weight.value
     old.bias.value[...] = fresh.bias.value
 
@@ -136,14 +138,13 @@ def transfer(
     if len(new_train) == 0:
         raise ValueError(f"no training examples of digits {classes}")
 
-    manual_seed(seed)
-    reset_head(model)
+    reset_head(model, np.random.default_rng(seed))
     freeze_features(model)
     frozen = [name for name, p in named_parameters(model) if not p.requires_grad]
     budget = dict(steps=steps, batch_size=batch_size, lr=lr, seed=seed, eval_every=eval_every)
     tuned = _run("fine-tuned", model, new_train, new_held_out, on_step=on_step, **budget)
 
-    manual_seed(seed)
-    scratch_model = from_spec(model.spec())  # the same network, fresh weights, all trainable
+    # The same network, fresh weights from the same seed, all trainable.
+    scratch_model = from_spec(model.spec(), rng=np.random.default_rng(seed))
     scratch = _run("scratch", scratch_model, new_train, new_held_out, on_step=on_step, **budget)
     return TransferResult(tuned, scratch, tuple(classes), len(new_train), steps, frozen)

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import copy
-from contextlib import contextmanager
-
 import numpy as np
 
 from engine import Sequential, from_spec
-from engine.module import rng
-
-
-@contextmanager
-def kept_rng():
-    """Draws inside (a trial layer's init weights) leave the engine's random stream as it was."""
-    state = copy.deepcopy(rng().bit_generator.state)
-    try:
-        yield
-    finally:
-        rng().bit_generator.state = state
 
 
 class SessionError(ValueError):
@@ -34,13 +20,14 @@ class ModelEdits:
             return np.zeros((len(self.stepper.x), *model.output_shape(self.input_shape)), "f4")
         return self.stepper.targets
 
-    def candidate(self, index: int, spec: dict | None, insert: bool = False) -> Sequential:
-        """The model with layer `index` replaced (or `spec` inserted there, or removed)."""
+    def candidate(self, index: int, spec: dict | None, insert=False, rng=None) -> Sequential:
+        """The model with layer `index` replaced (or `spec` inserted there, or removed); a new
+        layer's weights come from rng (default: the session's generator)."""
         layers = list(self.layers)
         if spec is None:
             del layers[index]
         else:
-            layer = from_spec(spec)  # ValueError names the bad argument
+            layer = from_spec(spec, rng=self.rng if rng is None else rng)  # ValueError says why
             layers[index : index if insert else index + 1] = [layer]
         if not layers:
             raise SessionError("a model needs at least one layer")
@@ -65,8 +52,8 @@ class ModelEdits:
 
     def preview(self, index: int, spec: dict, insert: bool = False) -> list[str]:
         """What the layer editor shows for a candidate: formula, shapes; ValueError says why."""
-        with kept_rng():
-            model = self.candidate(index, spec, insert)
+        # A throwaway generator: previews leave the session's random numbers as they were.
+        model = self.candidate(index, spec, insert, rng=np.random.default_rng(0))
         shapes = model.shapes(self.input_shape)
         in_shape = self.input_shape if index == 0 else shapes[index - 1]
         layer = model.layers[index]

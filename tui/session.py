@@ -9,12 +9,12 @@ from itertools import count
 
 import numpy as np
 
-from engine import DivergenceError, manual_seed
+from engine import DivergenceError
 from engine.model import named_parameters
 from engine.presets import PRESETS, article_input, article_target, build_preset
 from engine.stepper import Stepper
 from engine.train import make_optimizer
-from tui.editing import ModelEdits, SessionError, kept_rng
+from tui.editing import ModelEdits, SessionError
 from tui.selection import Selection
 
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -31,13 +31,13 @@ STEP_BATCH, TRAIN_BATCH = 8, 64  # digits shown while stepping; mini-batch of a 
 UNDO_BYTES = 24 * 2**20
 _frozen = False  # gc.freeze() runs once, after the first warm-up
 
-__all__ = ["DivergenceError", "Session", "SessionError", "kept_rng", "preset_list"]
+__all__ = ["DivergenceError", "Session", "SessionError", "preset_list"]
 
 
 def preset_list() -> list[tuple[str, str, str]]:
-    """(name, title, description) of every preset; building them leaves the random stream be."""
-    with kept_rng():
-        return [(name, (p := make()).title, p.description) for name, make in PRESETS.items()]
+    """(name, title, description) of every preset (built with a throwaway generator)."""
+    return [(name, (p := make(np.random.default_rng(0))).title, p.description)
+            for name, make in PRESETS.items()]  # fmt: skip
 
 
 def freeze_long_lived() -> bool:
@@ -79,8 +79,8 @@ class Session(ModelEdits):
 
             train, _ = mnist_split()  # DataError (a ValueError) names the missing file
             x, y = train.images[:STEP_BATCH], train.labels[:STEP_BATCH]
-        manual_seed(self.seed)
-        preset = build_preset(name)
+        self.rng = np.random.default_rng(self.seed)  # this session's: init, then dropout masks
+        preset = build_preset(name, self.rng)
         self.preset, self.name, self.train_data = preset, name, train
         self.model, self.loss, self.input_shape = preset.model, preset.loss, preset.input_shape
         self.opt_kind, lr = DEFAULT_OPTIMIZER.get(name, ("adam", 0.002))
@@ -94,15 +94,14 @@ class Session(ModelEdits):
         """A new optimizer and Stepper over the current model (after any change to it)."""
         self.optimizer = make_optimizer(self.opt_kind, self.model.parameters(), lr)
         self.stepper = Stepper(
-            self.model, self.loss, self.optimizer, x, y, max_history_bytes=UNDO_BYTES
+            self.model, self.loss, self.optimizer, x, y, rng=self.rng, max_history_bytes=UNDO_BYTES
         )
 
     def warm(self) -> None:
         """Forward and backward through a copy of the model, so the first step is quick."""
-        with kept_rng():
-            model = copy.deepcopy(self.model)
-            y = model.forward(self.stepper.x)
-            model.backward(np.ones_like(y))
+        model = copy.deepcopy(self.model)  # dropout draws from its own throwaway generator
+        y, ctx = model.forward_ctx(self.stepper.x, np.random.default_rng(0))
+        model.backward_ctx(ctx, np.ones_like(y))
         freeze_long_lived()
 
     @property

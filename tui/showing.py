@@ -152,17 +152,14 @@ def gradcheck_job(session):
     """(label, layer copy, input of one sample) for engine.gradcheck, computed off the trace."""
     import copy
 
-    from tui.editing import kept_rng
-
     sel, st = session.sel, session.stepper
     L, n = sel.layer, sel.sample
     layer = copy.deepcopy(session.layers[L])
     x = st.activations[L]
-    if x is None:  # run the layers before it on copies, leaving the stepper's caches alone
-        with kept_rng():
-            x = st.x[n : n + 1]
-            for prev in copy.deepcopy(session.layers[:L]):
-                x = prev.forward(x)
+    if x is None:  # run the layers before it (forward_ctx leaves them and the trace alone)
+        x, rng = st.x[n : n + 1], np.random.default_rng(0)  # a throwaway generator for dropout
+        for prev in session.layers[:L]:
+            x = prev.forward_ctx(x, rng)[0]  # forward_ctx leaves the layers as they were
     else:
         x = x[n : n + 1]
     return f"layer {L} {layer!r}", layer, np.array(x, dtype=np.float64)

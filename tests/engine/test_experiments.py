@@ -5,7 +5,6 @@ import numpy as np
 from engine.data import mnist_split
 from engine.dropout import Dropout
 from engine.experiments import compare_optimizers, compare_regularization, dropout_mask, small_cnn
-from engine.module import manual_seed
 
 
 def _data(n):
@@ -15,8 +14,8 @@ def _data(n):
 
 def test_optimizers_start_from_the_same_loss_and_differ_after():
     data, _ = _data(96)
-    manual_seed(0)
-    model = small_cnn(0.0)
+    g = np.random.default_rng(0)
+    model = small_cnn(0.0, rng=g)
     before = [p.value.copy() for p in model.parameters()]
     runs = compare_optimizers(model, data, steps=3)
     first = {r.losses[0] for r in runs.values()}
@@ -27,8 +26,8 @@ def test_optimizers_start_from_the_same_loss_and_differ_after():
 
 def test_regularization_runs():
     data, held = _data(64)
-    manual_seed(0)
-    runs = compare_regularization(small_cnn(0.5), data, held, epochs=2, weight_decay=0.03)
+    g = np.random.default_rng(0)
+    runs = compare_regularization(small_cnn(0.5, rng=g), data, held, epochs=2, weight_decay=0.03)
     assert set(runs) == {"plain", "dropout", "l2"}
     for r in runs.values():
         assert r.epochs == [1, 2] and len(r.losses) == 4
@@ -56,8 +55,8 @@ def test_l2_update_adds_lambda_w_to_the_gradient():
     from engine.experiments import l2_update
 
     data, _ = _data(8)
-    manual_seed(1)
-    model = small_cnn(0.5)
+    g = np.random.default_rng(1)
+    model = small_cnn(0.5, rng=g)
     before = [p.value.copy() for p in model.parameters()]
     name, index, rec = l2_update(model, data.images, data.labels, weight_decay=0.1, lr=0.5)
     assert name == "5.weight"  # the head: Linear after Flatten and Dropout

@@ -19,37 +19,37 @@ from engine import (
     explain_backward,
     explain_forward,
     explain_loss,
-    manual_seed,
     receptive_field,
 )
 from engine.conv import Conv2d
 from engine.explain import fmt, fmt_factor
-from engine.module import rng
 from engine.pool import AvgPool2d, MaxPool2d
 from engine.presets import article, article_input
 
 # name -> (layer factory, per-sample input shape)
 LAYERS = {
-    "conv": (lambda: Conv2d(2, 3, 3), (2, 5, 5)),
-    "conv_s2_p1": (lambda: Conv2d(2, 3, 3, stride=2, padding=1), (2, 5, 6)),
-    "conv_rect": (lambda: Conv2d(1, 2, (2, 3), stride=(2, 1), padding=(1, 0)), (1, 5, 4)),
-    "maxpool": (lambda: MaxPool2d(2), (2, 4, 5)),
-    "maxpool_overlap": (lambda: MaxPool2d(3, stride=2), (1, 5, 5)),
-    "avgpool": (lambda: AvgPool2d(2), (2, 4, 4)),
-    "avgpool_overlap": (lambda: AvgPool2d(3, stride=1), (1, 4, 5)),
-    "relu": (ReLU, (2, 3, 3)),
-    "sigmoid": (Sigmoid, (2, 3, 3)),
-    "tanh": (Tanh, (5,)),
-    "linear": (lambda: Linear(6, 4), (6,)),
-    "flatten": (Flatten, (2, 3, 2)),
-    "dropout": (lambda: Dropout(0.4), (2, 3, 3)),
-    "dropout_eval": (lambda: Dropout(0.4).eval(), (7,)),
+    "conv": (lambda g: Conv2d(2, 3, 3, rng=g), (2, 5, 5)),
+    "conv_s2_p1": (lambda g: Conv2d(2, 3, 3, stride=2, padding=1, rng=g), (2, 5, 6)),
+    "conv_rect": (lambda g: Conv2d(1, 2, (2, 3), stride=(2, 1), padding=(1, 0), rng=g), (1, 5, 4)),
+    "maxpool": (lambda g: MaxPool2d(2), (2, 4, 5)),
+    "maxpool_overlap": (lambda g: MaxPool2d(3, stride=2), (1, 5, 5)),
+    "avgpool": (lambda g: AvgPool2d(2), (2, 4, 4)),
+    "avgpool_overlap": (lambda g: AvgPool2d(3, stride=1), (1, 4, 5)),
+    "relu": (lambda g: ReLU(), (2, 3, 3)),
+    "sigmoid": (lambda g: Sigmoid(), (2, 3, 3)),
+    "tanh": (lambda g: Tanh(), (5,)),
+    "linear": (lambda g: Linear(6, 4, rng=g), (6,)),
+    "flatten": (lambda g: Flatten(), (2, 3, 2)),
+    "dropout": (lambda g: Dropout(0.4, rng=g), (2, 3, 3)),
+    "dropout_eval": (lambda g: Dropout(0.4, rng=g).eval(), (7,)),
     "residual": (
-        lambda: Residual(Conv2d(2, 2, 3, padding=1), ReLU(), Conv2d(2, 2, 3, padding=1)),
+        lambda g: Residual(
+            Conv2d(2, 2, 3, padding=1, rng=g), ReLU(), Conv2d(2, 2, 3, padding=1, rng=g)
+        ),
         (2, 4, 4),
     ),  # fmt: skip
     "residual_proj": (
-        lambda: Residual(Conv2d(2, 3, 3, stride=2, padding=1), Dropout(0.3)),
+        lambda g: Residual(Conv2d(2, 3, 3, stride=2, padding=1, rng=g), Dropout(0.3, rng=g), rng=g),
         (2, 5, 5),
     ),  # fmt: skip
 }
@@ -58,12 +58,12 @@ PARAM_LAYERS = ["conv", "conv_s2_p1", "conv_rect", "linear"]
 
 def make(name, dtype=np.float64, n=2, seed=0):
     """(layer, x, y, grad_out, grad_input) with the layer's forward and backward already run."""
-    manual_seed(seed)
+    r = np.random.default_rng(seed)  # the test's generator: init, x, masks, grad_out
     factory, shape = LAYERS[name]
-    layer = factory().to(dtype)
-    x = rng().standard_normal((n, *shape)).astype(dtype)
+    layer = factory(r).to(dtype)
+    x = r.standard_normal((n, *shape)).astype(dtype)
     y = layer.forward(x)
-    g = rng().standard_normal(y.shape).astype(dtype)
+    g = r.standard_normal(y.shape).astype(dtype)
     layer.zero_grad()
     grad_input = layer.backward(g)
     return layer, x, y, g, grad_input
@@ -107,10 +107,10 @@ def test_param_grad_elements_equal_backward(name, wrt):
 
 def test_explain_leaves_layer_caches_and_rng_alone():
     layer, x, _, g, grad_input = make("residual_proj")
-    state = copy.deepcopy(rng().bit_generator.state)
+    state = copy.deepcopy(layer.layers[1].rng.bit_generator.state)  # its dropout's generator
     explain_forward(layer, x, (1, 2, 1, 1))
     explain_backward(layer, x, g, (0, 1, 2, 3))
-    assert rng().bit_generator.state == state
+    assert layer.layers[1].rng.bit_generator.state == state
     layer.zero_grad()
     np.testing.assert_array_equal(layer.backward(g), grad_input)
 
@@ -165,11 +165,10 @@ def _brute_field(model, x, index):
     ],
 )
 def test_receptive_field_matches_brute_force(model, shape):
-    manual_seed(3)
     m = model().to(np.float64)
     for p in m.parameters():  # no zero weights: every tap must matter
         p.value[...] = np.abs(p.value) + 0.5
-    x = rng().random((1, *shape))
+    x = np.random.default_rng(3).random((1, *shape))
     y = m.forward(x)
     for index in list(np.ndindex(y.shape))[:: max(1, y.size // 6)]:
         assert receptive_field(m, x.shape, index) == _brute_field(m, x, index), index
@@ -203,8 +202,7 @@ def test_activation_and_dropout_text():
 
 
 def test_cross_entropy_explanations_match_loss():
-    manual_seed(1)
-    z = rng().standard_normal((3, 4)) * 3
+    z = np.random.default_rng(1).standard_normal((3, 4)) * 3
     t = np.array([2, 0, 3])
     loss = CrossEntropyLoss()
     value = loss.forward(z, t)
@@ -212,11 +210,11 @@ def test_cross_entropy_explanations_match_loss():
     assert explain_loss(loss, z, t).total == pytest.approx(value, rel=1e-12)
     for n in range(3):
         e = explain_loss(loss, z, t, n)
-        assert e.total == pytest.approx(-np.log(loss.probs[n, t[n]]), rel=1e-12)
+        assert e.total == pytest.approx(-np.log(loss.ctx.probs[n, t[n]]), rel=1e-12)
         assert len(e.terms) == 4
         for k in range(4):
             p = explain_loss(loss, z, t, (n, k))
-            assert p.total == pytest.approx(loss.probs[n, k], rel=1e-12)
+            assert p.total == pytest.approx(loss.ctx.probs[n, k], rel=1e-12)
             d = explain_loss(loss, z, t, (n, k), grad=True)
             assert d.total == pytest.approx(grad[n, k], rel=1e-12, abs=1e-15)
     d = explain_loss(loss, z, t, (0, 2), grad=True)

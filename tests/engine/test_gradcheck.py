@@ -1,10 +1,12 @@
 """The gradient checker itself: exact on known derivatives, and it catches a wrong backward."""
 
+import copy
+
 import numpy as np
 import pytest
 
 from engine.gradcheck import check_loss, check_module, numeric_grad, relative_error
-from engine.module import Module, Parameter, manual_seed, rng
+from engine.module import Module, Parameter
 
 
 def test_numeric_grad_matches_a_known_derivative():
@@ -72,12 +74,12 @@ def test_check_module_passes_a_correct_backward_and_catches_a_wrong_one():
 def test_check_module_leaves_the_callers_module_and_rng_alone():
     m = Scale(4)
     before = m.w.value.copy()
-    manual_seed(7)
-    state = rng().bit_generator.state
+    m.set_rng(np.random.default_rng(7))  # the module's random stream
+    state = m.rng.bit_generator.state
     check_module(m, np.ones((2, 4)))
     assert m.w.value.dtype == np.float32 and np.array_equal(m.w.value, before)
     assert not m.w.grad.any()
-    assert rng().bit_generator.state == state
+    assert m.rng.bit_generator.state == state
 
 
 def test_check_loss_on_a_hand_written_loss():
@@ -97,18 +99,18 @@ def test_numeric_weight_grad_matches_backward():
     from engine import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential
     from engine.gradcheck import numeric_weight_grad
 
-    manual_seed(5)
-    model = Sequential(Linear(4, 6), ReLU(), Dropout(0.3), Linear(6, 3)).to(np.float64)
+    g = np.random.default_rng(5)
+    model = Sequential(Linear(4, 6, rng=g), ReLU(), Dropout(0.3), Linear(6, 3, rng=g))
+    model = model.to(np.float64).set_rng(g)
     x = np.random.default_rng(0).standard_normal((5, 4))
     y = np.array([0, 2, 1, 1, 0])
     loss = CrossEntropyLoss()
-    state = rng().bit_generator.state
+    state = copy.deepcopy(g)  # the generator as the analytic pass starts: the same masks
     loss.forward(model.forward(x), y)
     model.zero_grad()
     model.backward(loss.backward())
-    rng().bit_generator.state = state
     for name, index, p in (("0.weight", (2, 1), model[0].weight), ("3.bias", (1,), model[3].bias)):
-        numeric = numeric_weight_grad(model, loss, x, y, name, index)
+        numeric = numeric_weight_grad(model, loss, x, y, name, index, rng=state)
         assert numeric == pytest.approx(float(p.grad[index]), rel=1e-6, abs=1e-10)
     with pytest.raises(ValueError, match="no parameter"):
         numeric_weight_grad(model, loss, x, y, "9.weight", (0,))

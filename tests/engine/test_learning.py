@@ -9,7 +9,6 @@ from engine.conv import Conv2d
 from engine.linear import Flatten, Linear
 from engine.losses import CrossEntropyLoss
 from engine.model import Sequential
-from engine.module import manual_seed
 from engine.optim import SGD, Adam
 from engine.pool import MaxPool2d
 
@@ -29,13 +28,13 @@ def bars(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images.astype(np.float32), labels
 
 
-def bars_model() -> Sequential:
+def bars_model(rng) -> Sequential:
     return Sequential(
-        Conv2d(1, 4, 3, padding=1),  # (4, 8, 8)
+        Conv2d(1, 4, 3, padding=1, rng=rng),  # (4, 8, 8)
         ReLU(),
         MaxPool2d(2),  # (4, 4, 4)
         Flatten(),  # (64,)
-        Linear(64, 2),
+        Linear(64, 2, rng=rng),
     )
 
 
@@ -54,8 +53,8 @@ def accuracy(model, images, labels) -> float:
 
 
 def test_a_small_cnn_learns_bars_with_adam():
-    manual_seed(0)
-    model = bars_model()
+    g = np.random.default_rng(0)
+    model = bars_model(rng=g)
     images, labels = bars(64, seed=1)
     start = time.perf_counter()
     losses = train(model, Adam(model.parameters(), lr=0.02), images, labels, steps=150)
@@ -68,8 +67,8 @@ def test_a_small_cnn_learns_bars_with_adam():
 
 
 def test_sgd_with_momentum_learns_bars_too():
-    manual_seed(3)
-    model = bars_model()
+    g = np.random.default_rng(3)
+    model = bars_model(rng=g)
     images, labels = bars(64, seed=4)
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
     losses = train(model, opt, images, labels, steps=200)

@@ -25,8 +25,8 @@ def test_cross_entropy_matches_the_definition():
     targets = np.array([0, 2])
     ce = CrossEntropyLoss()
     assert ce.forward(logits, targets) == pytest.approx(naive_ce(logits, targets), rel=1e-14)
-    assert np.allclose(ce.probs.sum(axis=1), 1.0)
-    assert np.array_equal(ce.targets, targets)
+    assert np.allclose(ce.ctx.probs.sum(axis=1), 1.0)
+    assert np.array_equal(ce.ctx.targets, targets)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -42,7 +42,7 @@ def test_cross_entropy_is_stable_for_extreme_logits(dtype):
         assert np.isinf(np.exp(logits)).any()
     # Per sample: 0 (right with certainty), 1e4 (log-sum-exp = 1e4, logit 0), log 3 (a tie).
     assert loss == pytest.approx((0.0 + 1e4 + math.log(3)) / 3, rel=1e-6)
-    assert np.all(np.isfinite(ce.probs)) and np.all(np.isfinite(grad))
+    assert np.all(np.isfinite(ce.ctx.probs)) and np.all(np.isfinite(grad))
     assert grad.dtype == dtype
 
 
@@ -73,13 +73,13 @@ def test_cross_entropy_gradient_matches_central_differences(n, k, scale, seed):
 def test_non_finite_logits_raise_divergence_naming_the_value(bad):
     ce = CrossEntropyLoss()
     ce.forward(np.zeros((1, 2)), np.array([0]))
-    probs = ce.probs.copy()
+    probs = ce.ctx.probs.copy()
     # Even a -inf logit off the target (a finite loss of 0) is reported: it means overflow.
     with pytest.raises(DivergenceError, match=rf"loss is nan: logit {bad} at \[0, 0\]") as info:
         ce.forward(np.array([[bad, 0.0]]), np.array([1]))
     assert isinstance(info.value, ArithmeticError)
     assert not math.isfinite(info.value.value)
-    assert np.array_equal(ce.probs, probs)  # nothing from the diverged pass was kept
+    assert np.array_equal(ce.ctx.probs, probs)  # nothing from the diverged pass was kept
 
 
 def test_cross_entropy_bad_targets():

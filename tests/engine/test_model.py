@@ -14,22 +14,22 @@ from engine.gradcheck import check_module
 from engine.linear import Flatten, Linear
 from engine.losses import CrossEntropyLoss
 from engine.model import Sequential, from_spec, named_parameters
-from engine.module import manual_seed
 from engine.optim import Adam
 from engine.pool import AvgPool2d, MaxPool2d
 from engine.residual import Residual
 
 
-def small_cnn(*extra):
+def small_cnn(*extra, rng):
     """conv-ReLU-pool-Flatten, then `extra` layers (e.g. Dropout), then Linear(64, 3)."""
     return Sequential(
-        Conv2d(1, 4, 3, padding=1), ReLU(), MaxPool2d(2), Flatten(), *extra, Linear(4 * 4 * 4, 3)
-    )
+        Conv2d(1, 4, 3, padding=1, rng=rng), ReLU(), MaxPool2d(2), Flatten(), *extra,
+        Linear(4 * 4 * 4, 3, rng=rng),
+    )  # fmt: skip
 
 
 def test_forward_and_backward_chain_the_layers():
-    manual_seed(0)
-    a, b = Linear(4, 5), Linear(5, 2)
+    g = np.random.default_rng(0)
+    a, b = Linear(4, 5, rng=g), Linear(5, 2, rng=g)
     model = Sequential(a, Tanh(), b)
     x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
     assert np.allclose(model.forward(x), b.forward(np.tanh(a.forward(x))), atol=1e-6)
@@ -155,11 +155,12 @@ def test_from_spec_errors_say_where(spec, match):
     seed=st.integers(0, 999),
 )
 def test_whole_model_gradients(n, c, size, classes, seed):
-    manual_seed(seed)
+    g = np.random.default_rng(seed)
     model = Sequential(
-        Conv2d(c, 3, 3, padding=1), Tanh(), AvgPool2d(2),
-        Residual(Conv2d(3, 3, 3, padding=1), Tanh(), Conv2d(3, 3, 3, padding=1)),
-        Flatten(), Dropout(0.3), Linear(3 * (size // 2) ** 2, classes),
+        Conv2d(c, 3, 3, padding=1, rng=g), Tanh(), AvgPool2d(2),
+        Residual(Conv2d(3, 3, 3, padding=1, rng=g), Tanh(), Conv2d(3, 3, 3, padding=1, rng=g),
+                 rng=g),
+        Flatten(), Dropout(0.3, rng=g), Linear(3 * (size // 2) ** 2, classes, rng=g),
     )  # fmt: skip
     x = np.random.default_rng(seed).standard_normal((n, c, size, size))
     errors = check_module(model, x, seed=seed)
@@ -168,8 +169,8 @@ def test_whole_model_gradients(n, c, size, classes, seed):
 
 def test_same_seed_same_numbers_bit_for_bit():
     def run():
-        manual_seed(123)
-        model = small_cnn(Dropout(0.2))
+        g = np.random.default_rng(123)
+        model = small_cnn(Dropout(0.2, rng=g), rng=g)
         opt = Adam(model.parameters(), lr=0.01, weight_decay=0.001)
         loss = CrossEntropyLoss()
         data = np.random.default_rng(5).standard_normal((6, 1, 8, 8)).astype(np.float32)
@@ -189,8 +190,8 @@ def test_same_seed_same_numbers_bit_for_bit():
 
 
 def test_frozen_layers_keep_their_weights_while_the_rest_trains():
-    manual_seed(0)
-    model = small_cnn()
+    g = np.random.default_rng(0)
+    model = small_cnn(rng=g)
     conv, head = model.layers[0], model.layers[4]
     for p in conv.parameters():
         p.requires_grad = False

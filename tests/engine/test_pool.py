@@ -53,7 +53,7 @@ def test_matches_numpy_reference(case, dtype, path):
             grad_input = layer.backward(g)
         if cls is MaxPool2d:
             ref_y, ref_argmax, ref_gx = maxpool2d_ref(x, pair(k), stride, g)
-            assert np.array_equal(layer.argmax, ref_argmax)
+            assert np.array_equal(layer.ctx.argmax, ref_argmax)
         else:
             ref_y, ref_gx = avgpool2d_ref(x, pair(k), stride, g)
         tol = 1e-6 if dtype == np.float32 else 1e-13
@@ -100,7 +100,7 @@ def test_max_ties_first_in_row_major_order_wins():
         np.testing.assert_array_equal(y, [[[[5, 7], [2, 2]]]])
         # every window ties; winners (0,0) of [[5,5],[5,5]], (0,3) of [[1,7],[7,7]],
         # (2,1) of [[0,2],[2,0]], (2,2) of [[2,1],[1,2]]: flat indices 0, 3, 9, 10
-        np.testing.assert_array_equal(layer.argmax, [[[[0, 3], [9, 10]]]])
+        np.testing.assert_array_equal(layer.ctx.argmax, [[[[0, 3], [9, 10]]]])
         expected = np.zeros((1, 1, 4, 4), dtype=np.float32)
         expected[0, 0, 0, 0], expected[0, 0, 0, 3] = 1, 2
         expected[0, 0, 2, 1], expected[0, 0, 2, 2] = 3, 4
@@ -185,3 +185,17 @@ def test_bad_inputs(cls):
     ok.forward(np.zeros((1, 1, 4, 4)))
     with pytest.raises(ValueError, match="grad_out has shape"):
         ok.backward(np.zeros((1, 1, 3, 3)))
+
+
+def test_max_pool_propagates_nan_and_points_at_it():
+    # PyTorch's max_pool2d returns NaN for a window holding one (the last NaN wins) and
+    # routes the gradient there; fastmath's "no NaNs" assumption used to lose it.
+    x = np.array([[[[1.0, np.nan, 3.0, 0.0], [2.0, 0.5, np.nan, np.nan]]]], dtype=np.float32)
+    for path in ("serial", "parallel"):
+        layer = MaxPool2d(2)
+        with kernel_path(path):
+            y = layer.forward(x)
+            gx = layer.backward(np.ones_like(y))
+        assert np.isnan(y).all() and y.shape == (1, 1, 1, 2)
+        np.testing.assert_array_equal(layer.ctx.argmax, [[[[1, 7]]]])  # flat H*W indices
+        assert gx[0, 0, 0, 1] == 1 and gx[0, 0, 1, 3] == 1 and gx.sum() == 2

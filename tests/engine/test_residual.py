@@ -10,14 +10,13 @@ from engine.conv import Conv2d
 from engine.gradcheck import check_module
 from engine.linear import Linear
 from engine.model import from_spec, named_parameters
-from engine.module import manual_seed
 from engine.residual import Residual
 
 
 def test_identity_skip_adds_the_input():
-    manual_seed(0)
-    conv1, conv2 = Conv2d(3, 3, 3, padding=1), Conv2d(3, 3, 3, padding=1)
-    block = Residual(conv1, ReLU(), conv2)
+    g = np.random.default_rng(0)
+    conv1, conv2 = Conv2d(3, 3, 3, padding=1, rng=g), Conv2d(3, 3, 3, padding=1, rng=g)
+    block = Residual(conv1, ReLU(), conv2, rng=g)
     assert block.projection is None
     x = np.random.default_rng(0).standard_normal((2, 3, 5, 5)).astype(np.float32)
     body = conv2.forward(np.maximum(conv1.forward(x), 0))  # the body, run by hand
@@ -27,8 +26,10 @@ def test_identity_skip_adds_the_input():
 
 
 def test_projection_when_channels_change():
-    manual_seed(0)
-    block = Residual(Conv2d(2, 4, 3, padding=1), ReLU(), Conv2d(4, 4, 3, padding=1))
+    g = np.random.default_rng(0)
+    block = Residual(
+        Conv2d(2, 4, 3, padding=1, rng=g), ReLU(), Conv2d(4, 4, 3, padding=1, rng=g), rng=g
+    )
     proj = block.projection
     assert isinstance(proj, Conv2d)
     assert (proj.in_channels, proj.out_channels, proj.kernel_size, proj.stride) == (
@@ -102,8 +103,10 @@ def test_parameter_free_and_linear_bodies():
     seed=st.integers(0, 999),
 )
 def test_identity_block_gradients(c, size, n, seed):
-    manual_seed(seed)
-    block = Residual(Conv2d(c, c, 3, padding=1), Tanh(), Conv2d(c, c, 3, padding=1))
+    g = np.random.default_rng(seed)
+    block = Residual(
+        Conv2d(c, c, 3, padding=1, rng=g), Tanh(), Conv2d(c, c, 3, padding=1, rng=g), rng=g
+    )
     x = np.random.default_rng(seed).standard_normal((n, c, size, size))
     errors = check_module(block, x, seed=seed)
     assert max(errors.values()) < 1e-6, errors
@@ -118,9 +121,12 @@ def test_identity_block_gradients(c, size, n, seed):
     seed=st.integers(0, 999),
 )
 def test_projection_block_gradients(cin, cout, stride, size, seed):
-    manual_seed(seed)
+    g = np.random.default_rng(seed)
     block = Residual(
-        Conv2d(cin, cout, 3, stride=stride, padding=1), Tanh(), Conv2d(cout, cout, 3, padding=1)
+        Conv2d(cin, cout, 3, stride=stride, padding=1, rng=g),
+        Tanh(),
+        Conv2d(cout, cout, 3, padding=1, rng=g),
+        rng=g,
     )
     if stride == 1 and cin == cout:
         assert block.projection is None
@@ -153,3 +159,17 @@ def test_backward_accumulates_into_projection_and_checks_grad_shape():
     assert np.allclose(block.projection.weight.grad, 32.0)
     with pytest.raises(ValueError, match=r"\(1, 2, 3, 3\)"):
         block.backward(np.ones((1, 2, 3, 3)))
+
+
+def test_backward_reads_the_context_it_is_given():
+    # Two forward passes, then backward from the first one's context: the gradients are the
+    # first input's (nothing is read from state the second pass left on the layers).
+    rng = np.random.default_rng(4)
+    block = Residual(Conv2d(2, 3, 3, stride=2, padding=1), ReLU()).to(np.float64)
+    x1, x2 = rng.standard_normal((2, 2, 5, 5)), rng.standard_normal((2, 2, 5, 5))
+    y1, ctx1 = block.forward_ctx(x1)
+    g = rng.standard_normal(y1.shape)
+    expected = block.backward_ctx(block.forward_ctx(x1)[1], g, accumulate=False)
+    block.forward(x2)
+    np.testing.assert_array_equal(block.backward_ctx(ctx1, g, accumulate=False), expected)
+    assert not any(p.grad.any() for p in block.parameters())  # accumulate=False: untouched

@@ -17,35 +17,34 @@ from engine import (
     Residual,
     Sequential,
     Stepper,
-    manual_seed,
 )
 from engine.conv import Conv2d
-from engine.module import rng
 from engine.pool import MaxPool2d
 from engine.presets import article, article_input, article_target
 
 
 def small_net():
-    """Conv-ReLU-MaxPool-Residual-Dropout-Flatten-Linear in float64, batch 3 of 1x6x6, CE, Adam."""
-    manual_seed(7)
+    """Conv-ReLU-MaxPool-Residual-Dropout-Flatten-Linear in float64, batch 3 of 1x6x6, CE, Adam;
+    and the run's generator (init, x, then the dropout masks)."""
+    g = np.random.default_rng(7)
     model = Sequential(
-        Conv2d(1, 3, 3, padding=1),  # (3, 6, 6)
+        Conv2d(1, 3, 3, padding=1, rng=g),  # (3, 6, 6)
         ReLU(),
         MaxPool2d(2),  # (3, 3, 3)
-        Residual(Conv2d(3, 3, 3, padding=1), ReLU()),
+        Residual(Conv2d(3, 3, 3, padding=1, rng=g), ReLU()),
         Dropout(0.3),
         Flatten(),  # (27,)
-        Linear(27, 4),
+        Linear(27, 4, rng=g),
     ).to(np.float64)
-    x = rng().standard_normal((3, 1, 6, 6))
+    x = g.standard_normal((3, 1, 6, 6))
     targets = np.array([0, 3, 1])
     opt = Adam(model.parameters(), lr=0.05, weight_decay=0.01)
-    return model, CrossEntropyLoss(), opt, x, targets
+    return model, CrossEntropyLoss(), opt, x, targets, g
 
 
 def make_stepper(**kwargs):
-    model, loss, opt, x, targets = small_net()
-    return Stepper(model, loss, opt, x, targets, **kwargs)
+    model, loss, opt, x, targets, g = small_net()
+    return Stepper(model, loss, opt, x, targets, rng=g, **kwargs)
 
 
 def snapshot(s):
@@ -54,7 +53,7 @@ def snapshot(s):
         "values": [p.value.copy() for p in s.model.parameters()],
         "grads": [p.grad.copy() for p in s.model.parameters()],
         "opt": s.optimizer.state_dict(),
-        "rng": copy.deepcopy(rng().bit_generator.state),
+        "rng": copy.deepcopy(s.rng.bit_generator.state),
         "where": (s.iteration, s.position, s.done, s.loss_value, len(s.records)),
         "activations": [None if a is None else a.copy() for a in s.activations],
         "trace_grads": [None if g is None else g.copy() for g in s.grads],
@@ -94,10 +93,9 @@ def test_article_forward_gives_sixes_and_explains_six():
 
 def test_stepping_equals_direct_training_bit_for_bit():
     s = make_stepper()
-    model, loss, opt, x, targets = small_net()  # an identical, separate copy
-    start = copy.deepcopy(rng().bit_generator.state)
+    model, loss, opt, x, targets, g = small_net()  # an identical, separate copy
     losses = [s.run_iteration() for _ in range(2)]
-    rng().bit_generator.state = start
+    model.set_rng(g)  # the copy's generator, in the state the stepper's started from
     direct = []
     for _ in range(2):
         opt.zero_grad()
@@ -248,3 +246,26 @@ def test_history_is_capped():
     tiny.step()
     tiny.step()
     assert tiny.history_size == 1
+
+
+def test_explain_reaches_every_parameter_inside_a_residual_block():
+    model = Sequential(
+        Conv2d(1, 2, 3, padding=1),  # (2, 6, 6)
+        Residual(Conv2d(2, 3, 3, stride=2, padding=1), ReLU(), Conv2d(3, 3, 1)),  # (3, 3, 3)
+        Flatten(),
+        Linear(27, 4),
+    ).to(np.float64)
+    x = np.random.default_rng(2).standard_normal((2, 1, 6, 6))
+    s = Stepper(model, CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), x, np.array([1, 3]))
+    for _ in range(len(s.layers) + 2 + len(s.layers)):  # up to the update, grads in place
+        s.step()
+    block = model.layers[1]
+    for wrt, param in [("0.weight", block.layers[0].weight), ("0.bias", block.layers[0].bias),
+                       ("2.weight", block.layers[2].weight),
+                       ("projection.weight", block.projection.weight),
+                       ("projection.bias", block.projection.bias)]:  # fmt: skip
+        for index in list(np.ndindex(param.shape))[:: max(1, param.value.size // 5)]:
+            e = s.explain_backward(1, index, wrt=wrt)
+            assert e.total == pytest.approx(param.grad[index], rel=1e-10, abs=1e-12), (wrt, index)
+    with pytest.raises(ValueError, match="has no parameter '5.weight'"):
+        s.explain_backward(1, (0, 0, 0, 0), wrt="5.weight")

@@ -4,7 +4,7 @@ import numpy as np
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
-from engine import Linear, ReLU, explain_forward, manual_seed
+from engine import Linear, ReLU, explain_forward
 from engine.explain import Explanation, Term
 from engine.presets import PRESETS, article_input
 from tui.render.math import explanation_text, filled_equation, terms_table
@@ -56,8 +56,7 @@ def test_terms_table_fits_width_and_elides_rows():
 
 
 def test_long_sums_elide_terms_but_keep_the_total():
-    manual_seed(0)
-    layer = Linear(784, 10)
+    layer = Linear(784, 10, rng=np.random.default_rng(0))
     x = np.random.default_rng(0).random((1, 784)).astype(np.float32)
     e = explain_forward(layer, x, (0, 3))
     equation = filled_equation(e, width=60)
@@ -115,8 +114,7 @@ async def test_math_pane_refits_on_resize():
 def test_cut_sum_shows_its_non_zero_terms_not_leading_zeros():
     # ReLU'd or padded inputs make most products of a long sum zero: "0*0.3 + 0*(-0.1) + ..."
     # would hide every number that makes the total. The article's short sum keeps its zeros.
-    manual_seed(0)
-    layer = Linear(784, 10)
+    layer = Linear(784, 10, rng=np.random.default_rng(0))
     x = np.zeros((1, 784), np.float32)
     x[0, 500:] = np.random.default_rng(1).random(284)
     e = explain_forward(layer, x, (0, 3))
@@ -153,8 +151,7 @@ def test_long_term_lists_are_read_only_as_far_as_shown():
 async def test_short_math_pane_still_shows_the_total():
     # 80x24 gives the math pane 7 lines of 42 columns: the terms table, then the total lines,
     # then the symbolic equation give way, never the end of the filled-in one ("... = -0.0019").
-    manual_seed(0)
-    layer = Linear(784, 10)
+    layer = Linear(784, 10, rng=np.random.default_rng(0))
     x = np.random.default_rng(0).random((1, 784)).astype(np.float32)
     e = explain_forward(layer, x, (0, 3))
     total = e.text(1).rsplit("= ", 1)[1]

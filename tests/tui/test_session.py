@@ -208,17 +208,16 @@ def test_gradcheck_job_verifies_the_selected_layer():
 
 
 def test_listing_presets_and_previewing_edits_leave_the_random_stream_alone():
-    from engine.module import rng
     from tui.session import preset_list
 
     s = Session("lenet")
-    before = rng().bit_generator.state
+    before = s.rng.bit_generator.state  # the session's own generator
     assert [name for name, _, _ in preset_list()] == ["article", "lenet", "resnet"]
     s.preview(1, {"type": "Conv2d", "in_channels": 8, "out_channels": 8, "kernel_size": 3,
                   "stride": 1, "padding": 1}, insert=True)  # fmt: skip
     with pytest.raises(ValueError):
         s.load_preset("nope")
-    assert rng().bit_generator.state == before
+    assert s.rng.bit_generator.state == before
 
 
 def test_status_summary_fits_80_columns_with_short_op_labels():
