@@ -117,7 +117,7 @@ class ForkServer:
         self.path = str(runtime / "fork.sock")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tui.serve_fork", self.path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=env, cwd=runtime,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=runtime,
         )  # fmt: skip
         self.ready = self.process.stdout.readline() == b"ready\n"
 
@@ -158,8 +158,8 @@ class ForkServer:
 
     def close(self) -> None:
         """Stop the fork server (running sessions are ended by their own quit)."""
+        self.process.stdin.close()  # its signal to stop (it also sees this if we die)
         if self.process.poll() is None:
-            self.process.terminate()
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
@@ -248,6 +248,7 @@ class WorkshopServer(Server):
         self.urls = participant_urls(host, port)
         self.token = secrets.token_urlsafe(18)  # the presenter's browser session, if wanted
         self.forks: ForkServer | None = None
+        self.presenting = False  # the presenter's session runs in this terminal
 
     def start_forks(self) -> None:
         """The warm process sessions fork from (CNN_TUI_SERVE_FORK=0 spawns each one instead)."""
@@ -274,7 +275,8 @@ class WorkshopServer(Server):
         print(f"cnn-tui serve: up to {self.max_sessions} participants; they open:", flush=True)
         for url in self.urls:
             print(f"  {url}", flush=True)
-        print("Ctrl+C stops the server.", flush=True)
+        print("Ctrl+C stops the server." if not self.presenting else
+              "Quitting the presenter's session (q) stops the server.", flush=True)  # fmt: skip
 
     @property
     def full(self) -> bool:

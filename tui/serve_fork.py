@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -51,7 +52,7 @@ def run_session(env: dict, fds: list[int]) -> None:
 
 
 def serve_forks(path: str) -> None:
-    """Accept a request, fork, reply with the pid; until the server closes the socket."""
+    """Accept a request, fork, reply with the pid; until the server closes our stdin."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
@@ -59,6 +60,9 @@ def serve_forks(path: str) -> None:
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     while True:
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in ready:  # the server closed our stdin or died: no sessions to fork
+            return
         conn, _ = listener.accept()
         with conn:
             message, fds, _, _ = socket.recv_fds(conn, MAX_MESSAGE, 3)

@@ -20,6 +20,7 @@ def serve_and_present(server) -> int:
 
     # The terminal belongs to the presenter's app: the server's log goes to a file.
     logging.basicConfig(filename=server.runtime / "server.log", level=logging.WARNING, force=True)
+    server.presenting = True
     loop = asyncio.new_event_loop()
     started = threading.Event()
     failed: list[OSError] = []
