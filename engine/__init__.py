@@ -3,6 +3,8 @@
 The layers, losses, optimizers, stepper and explain API are exported here; data loading,
 images, training and checkpoints live in their modules (engine.data, engine.images,
 engine.train, engine.transfer, engine.checkpoint) so `import engine` stays light.
+State is explicit: forward_ctx returns a Context that backward and explain read, and every
+run passes its own numpy Generator to what draws random numbers (see engine.module).
 """
 
 import os

@@ -102,12 +102,13 @@ class Window2d(Module):
                 f"{self.name}: expects (N, C, H, W) input, got shape {x.shape}: {self._formula(hw)}"
             )
         x = check_input(self, x, ndims=(4,))
+        (N, C, H, W), (ph, pw) = x.shape, self.padding
         h_out, w_out = self._out_hw(x.shape[1:], channels)
-        x = np.ascontiguousarray(x, dtype=dtype or x.dtype)
-        out_c = x.shape[1] if channels is None else self.out_channels
-        out_shape = (x.shape[0], out_c, h_out, w_out)
-        check_size(self.name, "the output", out_shape, x.dtype)
-        return x, out_shape
+        out_shape = (N, C if channels is None else self.out_channels, h_out, w_out)
+        dtype = dtype or x.dtype  # sizes checked before anything is allocated, copies included
+        check_size(self.name, "the output", out_shape, dtype)
+        check_size(self.name, "the padded input", (N, C, H + 2 * ph, W + 2 * pw), dtype)
+        return np.ascontiguousarray(x, dtype=dtype), out_shape
 
     def _grad_out(self, ctx, grad_out, dtype) -> np.ndarray:
         """grad_out as a contiguous array of the forward's output shape, else ValueError."""

@@ -84,9 +84,10 @@ class Context:
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the arrays this context holds (the Stepper's undo budget counts them)."""
-        own = (self.x, self.weight, self.bias, self.xp, self.argmax, self.mask, self.y,
-               self.probs, self.diff)  # fmt: skip
+        """Bytes of the arrays the operation made for this context (x belongs to the caller);
+        the Stepper's undo budget counts them."""
+        own = (self.weight, self.bias, self.xp, self.argmax, self.mask, self.y, self.probs,
+               self.diff)  # fmt: skip
         return sum(a.nbytes for a in own if a is not None) + sum(p.nbytes for p in self.parts)
 
 

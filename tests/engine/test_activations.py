@@ -8,7 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.activations import ReLU, Sigmoid, Tanh
+from engine.conv import Conv2d
+from engine.dropout import Dropout
 from engine.gradcheck import check_module
+from engine.linear import Flatten, Linear
+from engine.pool import AvgPool2d, MaxPool2d
+from engine.residual import Residual
 
 LAYERS = [ReLU, Sigmoid, Tanh]
 
@@ -105,3 +110,40 @@ def test_output_shape_and_spec(cls):
     for bad in [(3, 5), (0,), (-1, 2, 2), ("a",), (2.5,)]:
         with pytest.raises(ValueError, match=cls.__name__):
             layer.output_shape(bad)
+
+
+# ---- one dtype policy for every layer (check_input) ------------------------------------------
+def every_layer():
+    """(layer, a valid float input) for each layer kind."""
+    g = np.random.default_rng(0)
+    image = np.ones((1, 2, 4, 4), np.float32)
+    return [
+        (Conv2d(2, 3, 3, padding=1, rng=g), image),
+        (MaxPool2d(2), image),
+        (AvgPool2d(2), image),
+        (ReLU(), image),
+        (Sigmoid(), image),
+        (Tanh(), image),
+        (Dropout(0.5, rng=g), image),
+        (Flatten(), image),
+        (Linear(4, 2, rng=g), np.ones((1, 4), np.float32)),
+        (Residual(Conv2d(2, 2, 3, padding=1, rng=g), ReLU()), image),
+    ]
+
+
+@pytest.mark.parametrize("kind", ["complex", "str", "object", "bool"])
+def test_every_layer_refuses_non_numbers_naming_itself_and_the_dtype(kind):
+    for layer, x in every_layer():
+        bad = {"complex": x.astype(complex), "str": x.astype(str), "bool": x > 0,
+               "object": np.full(x.shape, None, dtype=object)}[kind]  # fmt: skip
+        with pytest.raises(ValueError) as info:
+            layer.forward(bad)
+        message = str(info.value)
+        assert message.startswith(repr(layer)) and str(bad.dtype) in message, message
+
+
+def test_integer_input_is_computed_as_float32_by_every_layer():
+    for layer, x in every_layer():
+        y, _ = layer.forward_ctx(x.astype(np.uint8), np.random.default_rng(1))  # dropout: same
+        expected, _ = layer.forward_ctx(x, np.random.default_rng(1))  # masks for both
+        assert y.dtype == np.float32 and np.array_equal(y, expected), repr(layer)

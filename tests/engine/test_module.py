@@ -3,9 +3,12 @@
 import threading
 
 import numpy as np
+import pytest
 
 import engine.module
+from engine.conv import Conv2d
 from engine.data import Dataset
+from engine.linear import Linear
 from engine.train import TrainConfig, run
 
 
@@ -45,3 +48,25 @@ def test_two_runs_in_two_threads_give_the_numbers_of_each_alone():
         assert losses == alone[seed][0], key
         assert all(np.array_equal(w, v) for w, v in zip(weights, alone[seed][1], strict=True))
     assert alone[3][0] != alone[4][0]  # the seed matters
+
+
+@pytest.mark.parametrize(
+    "build, name",
+    [
+        (lambda: Conv2d(1, 10**9, 3), "Conv2d(1->1000000000"),
+        (lambda: Linear(10**5, 10**5), "Linear(100000->100000)"),
+    ],
+)
+def test_huge_layers_are_refused_before_allocating(build, name):
+    with pytest.raises(ValueError) as info:
+        build()
+    message = str(info.value)
+    assert message.startswith(name) and "bytes" in message and "GiB limit" in message
+
+
+def test_huge_batches_are_refused_before_allocating():
+    conv = Conv2d(1, 64, 3, padding=1, rng=np.random.default_rng(0))
+    x = np.broadcast_to(np.float32(0), (200_000, 1, 28, 28))  # no memory: a view of one number
+    need = 200_000 * 64 * 28 * 28 * 4
+    with pytest.raises(ValueError, match=rf"Conv2d\(1->64.*\(200000, 64, 28, 28\).*{need:,}"):
+        conv.forward(x)
