@@ -13,6 +13,7 @@ forward_ctx saves the padded input and the weights used; backward and explain re
 from __future__ import annotations
 
 import math
+import weakref
 from itertools import product
 
 import numpy as np
@@ -184,10 +185,25 @@ class Conv2d(Window2d):
         full = (key, shape, np.dtype(dtype).str)
         buf = self._workspaces.get(full)
         if buf is None:
-            if len(self._workspaces) >= 4:  # shapes keep changing (e.g. new batch sizes)
+            if len(self._workspaces) >= 6:  # shapes keep changing (e.g. new batch sizes)
                 self._workspaces.clear()
             buf = self._workspaces[full] = pad_buffer(shape, dtype)
         return buf
+
+    def _padded(self, shape: tuple, dtype) -> tuple[np.ndarray, list]:
+        """A zeroed buffer for a forward's padded input and its slot: one whose context has
+        died is reused (the training loop alternates two), else a new one for the context."""
+        key = ("xp", shape, np.dtype(dtype).str)
+        if key not in self._workspaces and len(self._workspaces) >= 6:
+            self._workspaces.clear()
+        pool = self._workspaces.setdefault(key, [])
+        for slot in pool:
+            if slot[1]() is None:  # no context can read this buffer any more
+                return slot[0], slot
+        slot = [pad_buffer(shape, dtype), lambda: None]
+        if len(pool) < 2:  # more live contexts (a Stepper's trace): they own their buffers
+            pool.append(slot)
+        return slot[0], slot
 
     def __getstate__(self) -> dict:
         # Copies (deepcopy, pickle) leave the reusable buffers behind; backward re-creates them.
@@ -211,7 +227,7 @@ class Conv2d(Window2d):
         serial = self._serial(C, out.shape)
         # The context's own copy (even with no padding): the caller may change x in place
         # before backward. The 3x3 kernels also need pad_buffer's slack.
-        xp = pad_buffer((N, C, H + 2 * ph, W + 2 * pw), w.dtype)  # the border stays 0
+        xp, slot = self._padded((N, C, H + 2 * ph, W + 2 * pw), w.dtype)  # the border stays 0
         pad_into_kernel(x, xp, ph, pw, 1, 1, serial)
         if self._fast():
             wpk, bpk = _pack3x3(w, b)
@@ -219,7 +235,9 @@ class Conv2d(Window2d):
         else:
             conv2d_forward_kernel(xp, w, b, out, *self.stride, 0, 0, serial)
         x = xp[:, :, ph : ph + H, pw : pw + W]  # a view of the private copy
-        return out, Context(x, out.shape, weight=w, bias=b, xp=xp)
+        ctx = Context(x, out.shape, weight=w, bias=b, xp=xp)
+        slot[1] = weakref.ref(ctx)  # the buffer is this context's while it lives
+        return out, ctx
 
     def backward_ctx(self, ctx, grad_out, accumulate=True):
         """grad_input for grad_out (N, C_out, H_out, W_out); accumulates weight and bias grads."""

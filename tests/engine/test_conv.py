@@ -280,3 +280,22 @@ def test_backward_checks_grad_shape():
     m.forward(np.zeros((1, 1, 5, 5)))
     with pytest.raises(ValueError, match=r"grad_out has shape \(1, 2, 4, 4\), not \(1, 2, 3, 3\)"):
         m.backward(np.zeros((1, 2, 4, 4)))
+
+
+def test_a_padding_buffer_is_reused_only_once_its_context_is_gone():
+    m = make(1, 2, 3, 1, 1)
+    r = np.random.default_rng(0)
+    x1, x2, x3 = (r.standard_normal((2, 1, 5, 5)).astype(np.float32) for _ in range(3))
+    y1, ctx1 = m.forward_ctx(x1)
+    _, ctx2 = m.forward_ctx(x2)  # ctx1 lives: a buffer of its own
+    _, ctx3 = m.forward_ctx(x3)  # both live: a third
+    assert len({id(c.xp) for c in (ctx1, ctx2, ctx3)}) == 3
+    np.testing.assert_array_equal(ctx1.x, x1)  # each context still sees its own input
+    g = np.ones_like(y1)
+    expected = m.backward_ctx(ctx1, g, accumulate=False)
+    kept = ctx2.xp
+    del ctx2
+    _, ctx4 = m.forward_ctx(x1)  # ctx2 is gone: its buffer is taken again
+    assert ctx4.xp is kept
+    np.testing.assert_array_equal(ctx3.x, x3)
+    np.testing.assert_array_equal(m.backward_ctx(ctx1, g, accumulate=False), expected)
