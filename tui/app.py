@@ -12,6 +12,7 @@ from textual.theme import Theme
 
 from tui import presence
 from tui.screens.explorer import ExplorerScreen
+from tui.workshop import WORKSHOP_BINDINGS, WorkshopActions, palette_rows
 
 FOLLOW_POLL_S = 0.25  # how often the presenter publishes and participants look (a stat call)
 
@@ -73,14 +74,23 @@ class ActionsProvider(Provider):
                 yield Hit(score, matcher.highlight(name), run, help=help_text)
 
 
-class CnnTuiApp(App[None]):
+class WorkshopCommands(ActionsProvider):
+    """The workshop keys (export, zoom, projector theme) in the palette, on every screen."""
+
+    def commands(self) -> list[tuple[str, str, str]]:
+        """(name, action, help) of each workshop key; app actions, run from any screen."""
+        return palette_rows()
+
+
+class CnnTuiApp(WorkshopActions, App[None]):
     """The math of CNNs, one operation at a time."""
 
     TITLE = "cnn-tui"
     CSS_PATH = ["app.tcss"]
-    COMMANDS = App.COMMANDS | {ActionsProvider}
+    COMMANDS = App.COMMANDS | {ActionsProvider, WorkshopCommands}
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
+    BINDINGS = [  # Textual adds App.BINDINGS (ctrl+q, ctrl+c) itself
+        *WORKSHOP_BINDINGS,
         Binding("F", "follow(True)", "follow the presenter", show=False),
         Binding("O", "follow(False)", "explore on your own", show=False),
     ]

@@ -144,6 +144,12 @@ class ExplorerScreen(ExplorerActions, Screen):
         self.set_class(target.id in ("optimizer", "curves"), "-page2")
         target.focus()
 
+    # ---- workshop: what s exports (tui.export) ----------
+    def exportables(self) -> list:
+        """The tensor pane's tensor and the curves, when there are any."""
+        items = [self.query_one(TensorPane).exportable(), self.query_one(CurvesPane).exportable()]
+        return [item for item in items if item is not None]
+
     # ---- warm-up worker -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="warmup", exit_on_error=False)
     def warm_up(self, preset: str, seed: int, compile_all: bool) -> None:

@@ -254,10 +254,11 @@ class ExplorerActions(Notices, RunAndVerify):
     def action_help(self) -> None:
         """Show every key and what it does."""
         from tui.screens.explorer import PANE_KEYS
+        from tui.workshop import WORKSHOP_KEYS
 
         rows = [(key, name if doc == name else f"{name}: {doc}")
                 for key, name, _, doc in self.command_rows()]  # fmt: skip
-        self.app.push_screen(HelpScreen(rows + PANE_KEYS))
+        self.app.push_screen(HelpScreen(rows + PANE_KEYS + WORKSHOP_KEYS))
 
     def action_quit(self) -> None:
         """Stop any run and quit."""

@@ -107,6 +107,14 @@ class TrainingScreen(LabKeys, Screen):
         # Below 100 columns the confusion matrix and the mistakes stack instead of side by side.
         self.set_class(event.size.width < 100, "-narrow")
 
+    def exportables(self) -> list:
+        """Every run's curves as one table (tui.export): run, step, loss, running accuracy."""
+        from tui.export import CurvesExport
+
+        rows = tuple((run.label, *point) for run in self.runs for point in run.points)
+        columns = ("run", "step", "loss", "accuracy")
+        return [CurvesExport("training runs", columns, rows)] if rows else []
+
     # ---- actions ----------------------------------------------------------------------------
     def action_focus_form(self) -> None:
         """Move the cursor into the settings (tab moves between fields)."""

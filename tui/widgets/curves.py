@@ -67,6 +67,14 @@ class CurvesPane(Vertical, can_focus=True):
         plot.refresh()
         self.query_one("#curves-summary", Static).update(self.summary(note))
 
+    def exportable(self):
+        """The points as a tui.export.CurvesExport (None before the first iteration)."""
+        from tui.export import CurvesExport
+
+        if not self.points:
+            return None
+        return CurvesExport("curves", ("iteration", "loss", "accuracy"), tuple(self.points))
+
     def summary(self, note: str = "") -> str:
         """The last point in words, so the numbers read even when the plot is tiny."""
         if not self.points:

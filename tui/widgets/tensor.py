@@ -132,6 +132,15 @@ class TensorPane(CachedRender, Widget, can_focus=True):
         _, h, w = self._maps.shape
         return min(max(i, 0), h - 1), min(max(j, 0), w - 1)
 
+    def exportable(self):
+        """The tensor shown, as a tui.export.TensorExport (None when nothing is shown)."""
+        from tui.export import TensorExport
+
+        if self.array is None:
+            return None
+        name = self.title.split(" · receptive field")[0].replace("/", " of ") or "tensor"
+        return TensorExport(name, np.array(self.array), self.channel, self.signed)
+
     # -- actions ----------------------------------------------------------------------------
     def set_channel(self, channel: int) -> None:
         """Select a channel (wraps around) and re-explain the element under the cursor."""

@@ -1,0 +1,134 @@
+"""ExportScreen: what to export and where; each file is new, its path shown and, served, sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui import export, sandbox
+
+Choice = tuple[str, str, Callable[[], bytes]]  # (label, file name, bytes maker)
+
+
+def choices(screen, screenshot: str | None) -> list[Choice]:
+    """Every file the screen offers (its exportables()), then its SVG screenshot."""
+    items = screen.exportables() if hasattr(screen, "exportables") else []
+    out = [choice for item in items for choice in export.formats(item)]
+    if screenshot is not None:
+        name = export.slug(f"cnn-tui {getattr(screen, 'name', None) or type(screen).__name__}")
+        out.append(("screenshot of the screen as .svg", f"{name}.svg", screenshot.encode))
+    return out
+
+
+def default_directory() -> str:
+    """Where exports go unless the user says otherwise: the current directory; served, the
+    session directory, as "." (a browser is never shown a path on the server)."""
+    return "." if sandbox.served() else str(Path.cwd())
+
+
+def save(app, directory: str, filename: str, data: bytes) -> Path:
+    """Write one new file into directory (through the sandbox); served, send it to the browser.
+
+    Raises ValueError (SandboxError included) with a message naming the problem.
+    """
+    box = sandbox.current()
+    text = directory.strip() or default_directory()
+
+    def resolve(candidate: str) -> Path:
+        return box.resolve(candidate, write=True)
+
+    # served, a relative folder is inside the session directory and the sandbox's refusal
+    # names what was typed; it comes before anything is written
+    folder = resolve(str(Path(text) / filename)).parent
+    try:
+        path = export.write_new(folder, filename, data, resolve=resolve)
+    except OSError as exc:
+        raise ValueError(f"cannot write {filename} into {text}: {exc.strerror or exc}") from None
+    if sandbox.served():
+        app.deliver_binary(path, save_filename=path.name)
+    return path
+
+
+class ExportScreen(ModalScreen[None]):
+    """The files the current screen can give; enter writes the highlighted one, escape closes."""
+
+    DEFAULT_CSS = """
+    ExportScreen { align: center middle; background: $background 60%; }
+    #export-body { width: 78; max-width: 100%; height: auto; max-height: 100%;
+        border: heavy $accent; padding: 0 1; background: $surface; }
+    #export-dir { width: 1fr; }
+    #export-dir-row { height: 1; }
+    #export-dir-row Static { width: 10; }
+    #export-list { height: auto; max-height: 10; }
+    #export-result { height: auto; min-height: 1; }
+    #export-result.-error { color: $error; text-style: bold; }
+    """
+    BINDINGS = [Binding("escape", "dismiss", "close")]
+
+    def __init__(self, items: list[Choice], directory: str) -> None:
+        super().__init__()
+        self.items, self.directory = items, directory
+        self.written: list[Path] = []
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import Horizontal
+
+        with Vertical(id="export-body") as body:
+            body.border_title = "Export (enter writes, escape closes)"
+            with Horizontal(id="export-dir-row"):
+                yield Static("folder")
+                yield Input(self.directory, compact=True, id="export-dir")
+            options = [Option(escape(label), id=str(k)) for k, (label, _, _) in
+                       enumerate(self.items)]  # fmt: skip
+            if len(self.items) > 1:
+                options.append(Option("all of the above", id="all"))
+            yield OptionList(*options, id="export-list")
+            yield Static(self.hint(), id="export-result")
+
+    def hint(self) -> str:
+        """What the dialog says before anything is written."""
+        if not self.items:
+            return "nothing to export on this screen"
+        where = " and sent to your browser" if sandbox.served() else ""
+        return f"files are written{where} under new names (-1, -2 …), never over old ones"
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        picked = self.items if event.option.id == "all" else [self.items[int(event.option.id)]]
+        self.write(picked)
+
+    def write(self, picked: list[Choice]) -> None:
+        """Write the picked files; show where they went, or why not (nothing is overwritten)."""
+        directory = self.query_one("#export-dir", Input).value
+        result = self.query_one("#export-result", Static)
+        done = []
+        try:
+            for _, filename, make in picked:
+                done.append(save(self.app, directory, filename, make()))
+        except ValueError as exc:
+            result.add_class("-error")
+            result.update(escape(f"not written: {exc}"))
+            self.app.notify(escape(f"export failed: {exc}"), severity="error", timeout=6)
+            return
+        finally:
+            self.written.extend(done)
+        self.app.export_dir = directory  # the next export starts in the same folder
+        result.remove_class("-error")
+        names = ", ".join(sandbox.current().shown(p) for p in done)
+        result.update(escape(f"wrote {names}"))
+        # the toast stays short (34 columns): the dialog lists every path
+        short = names if len(done) == 1 else f"{len(done)} files in {directory or '.'}"
+        self.app.notify(escape(f"wrote {short}"), timeout=6)
