@@ -1,4 +1,4 @@
-"""Workshop keys on every screen: export (s), projector theme (C)."""
+"""Workshop keys on every screen: export (s), zoom for projectors (Z), projector theme (C)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from textual.binding import Binding
 # Keys free on every screen (checked against each screen's and pane's BINDINGS).
 WORKSHOP_BINDINGS = [
     Binding("s", "export", "export…", show=False),
+    Binding("Z", "zoom", "zoom (projector)", show=False),
     Binding("C", "contrast", "light / dark projector theme", show=False),
 ]
 WORKSHOP_KEYS = [
     ("s", "export: the tensor (.npy .csv .png), the curves (.csv), a screenshot (.svg)"),
+    ("Z", "zoom: the numbers around the cursor and the equation in large type"),
     ("C", "projector theme: dark room / bright room (ctrl+p, Theme: every theme)"),
 ]
 THEMES = ("projector", "projector-light")
@@ -34,6 +36,19 @@ class WorkshopActions:
         items = choices(screen, self.export_screenshot())  # the screen, not the dialog over it
         self.push_screen(ExportScreen(items, self.export_dir or default_directory()))
 
+    def action_zoom(self) -> None:
+        """The numbers around the cursor and the current equation, in large type."""
+        from tui.screens.zoom import ZoomScreen
+
+        if isinstance(self.screen, ZoomScreen):
+            self.pop_screen()
+            return
+        view = self.screen.zoom_view() if hasattr(self.screen, "zoom_view") else None
+        if view is None:
+            self.notify("nothing to zoom into on this screen", severity="warning", timeout=4)
+            return
+        self.push_screen(ZoomScreen(self.screen))
+
     def action_contrast(self) -> None:
         """Switch between the dark and the light projector theme."""
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
@@ -44,5 +59,6 @@ def palette_rows() -> list[tuple[str, str, str]]:
     """(name, action, help) of each workshop key, for the command palette on every screen."""
     return [
         ("export…", "app.export", WORKSHOP_KEYS[0][1] + " (key s)"),
-        ("projector theme light / dark", "app.contrast", WORKSHOP_KEYS[1][1] + " (key C)"),
+        ("zoom", "app.zoom", WORKSHOP_KEYS[1][1] + " (key Z)"),
+        ("projector theme light / dark", "app.contrast", WORKSHOP_KEYS[2][1] + " (key C)"),
     ]

@@ -144,11 +144,22 @@ class ExplorerScreen(ExplorerActions, Screen):
         self.set_class(target.id in ("optimizer", "curves"), "-page2")
         target.focus()
 
-    # ---- workshop: what s exports (tui.export) ----------
+    # ---- workshop: what s exports and Z enlarges (tui.export, tui.screens.zoom) ----------
     def exportables(self) -> list:
         """The tensor pane's tensor and the curves, when there are any."""
         items = [self.query_one(TensorPane).exportable(), self.query_one(CurvesPane).exportable()]
         return [item for item in items if item is not None]
+
+    def zoom_view(self):
+        """The tensor around its cursor and the math pane's equation."""
+        from tui.screens.zoom import view_of
+
+        math = self.query_one(MathPane)
+        return view_of(self.query_one(TensorPane), math.explanation, math.message)
+
+    def zoom_move(self, di: int, dj: int) -> None:
+        """The zoom's arrows move the tensor pane's cursor (the math follows, as here)."""
+        self.query_one(TensorPane).action_move(di, dj)
 
     # ---- warm-up worker -------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="warmup", exit_on_error=False)
