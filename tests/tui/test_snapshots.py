@@ -17,6 +17,9 @@ def scenario(*keys: str):
     async def run_before(pilot) -> None:
         await ready(pilot)
         await pilot.press(*keys)
+        # A key's work may finish in a worker that notifies late: wait for it, then drop toasts.
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
         pilot.app.clear_notifications()
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
