@@ -17,10 +17,10 @@ import numpy as np
 from engine import conv_kernels
 from engine._jit import njit, pjit, prange
 from engine.activations import grad_for
-from engine.conv import Window2d, compact
 from engine.conv_kernels import conv2d_forward_kernel, pad_into_kernel
 from engine.explain import Explanation, Term, affine, at, sum_of
 from engine.module import Context
+from engine.window import Window2d, compact
 
 
 @njit
