@@ -5,8 +5,9 @@ websocket clients at once as textual-serve's page does (`/ws?width=100&height=30
   first frame = connect until the first screen bytes arrive (the browser's page stops waiting);
   text        = connect until the explorer's panes are drawn ("Layers");
   ready       = connect until the explorer's session is built ("press f");
-  key         = once every session is ready, all clients press keys together (? then escape,
-                --keys times each): key sent until the next screen bytes arrive;
+  key         = once every session is ready, every client presses keys (? then escape, --keys
+                times each, 0.2-1.0 s apart at random, seeded): key sent until the next
+                screen bytes arrive;
   RSS, PSS    = of every session process (/proc/PID/smaps_rollup), summed, and per session.
 Bounded: at most 40 clients, every wait has a timeout, the server is stopped at the end.
 
@@ -19,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -107,17 +109,17 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-async def key_latency(client: ServeClient, keys: int) -> list[float]:
+async def key_latency(client: ServeClient, keys: int, seed: int) -> list[float]:
     """? opens help, escape closes it: time from each key to the next screen bytes."""
-    out = []
+    out, pace = [], random.Random(seed)
     for k in range(keys):
+        await asyncio.sleep(pace.uniform(0.2, 1.0))  # people, not a synchronised flood
         frames = client.frames
         start = time.perf_counter()
         await client.send_keys("?" if k % 2 == 0 else "\x1b")
         while client.frames == frames and time.perf_counter() - start < 20:
             await asyncio.sleep(0.002)
         out.append(time.perf_counter() - start)
-        await asyncio.sleep(0.3)  # a person, not a flood
     return out
 
 
@@ -132,7 +134,7 @@ async def room(url: str, n: int, keys: int, timeout: float) -> dict:
     text = await asyncio.gather(*(since_connect(c, TEXT, timeout) for c in clients))
     ready = await asyncio.gather(*(since_connect(c, READY, timeout) for c in clients))
     await asyncio.sleep(1.0)  # let the last redraws settle
-    lat = await asyncio.gather(*(key_latency(c, keys) for c in clients))
+    lat = await asyncio.gather(*(key_latency(c, keys, i) for i, c in enumerate(clients)))
     return {
         "clients": clients,
         "first_frame": [c.first_frame_s for c in clients],

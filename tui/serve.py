@@ -272,11 +272,25 @@ class WorkshopServer(Server):
         logging.basicConfig(level=logging.WARNING, format="cnn-tui serve: %(message)s")
 
     async def on_startup(self, app: web.Application) -> None:
+        """Nothing to say yet: the URLs are printed once the port listens (announce)."""
+
+    def announce(self, *_ignored) -> None:
+        """Tell the presenter what participants open (called once the server listens)."""
         print(f"cnn-tui serve: up to {self.max_sessions} participants; they open:", flush=True)
         for url in self.urls:
             print(f"  {url}", flush=True)
         print("Ctrl+C stops the server." if not self.presenting else
               "Quitting the presenter's session (q) stops the server.", flush=True)  # fmt: skip
+
+    def serve(self, debug: bool = False) -> None:
+        """textual-serve's serve(), announcing the URLs only once the port is listening."""
+        self.initialize_logging()
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        loop.add_signal_handler(signal.SIGINT, self.request_exit)
+        loop.add_signal_handler(signal.SIGTERM, self.request_exit)
+        web.run_app(self._make_app(), host=self.host, port=self.port, handle_signals=False,
+                    loop=loop, print=self.announce)  # fmt: skip
 
     @property
     def full(self) -> bool:

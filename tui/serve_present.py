@@ -33,6 +33,7 @@ def serve_and_present(server) -> int:
         runner_box.append(runner)
         try:
             loop.run_until_complete(web.TCPSite(runner, server.host, server.port).start())
+            server.announce()
         except OSError as exc:
             failed.append(exc)
         started.set()

@@ -88,3 +88,28 @@ async def test_model_sources_latest_run_and_bad_checkpoint(tmp_path):
         await pilot.pause()
         assert "nope.npz" in plain(screen.query_one("#pred-error"), 200)
         assert screen.model_name == "pretrained lenet"
+
+
+async def test_a_served_session_refuses_paths_outside_its_directory(tmp_path, monkeypatch):
+    """Served: ../, absolute paths and markup-like names are refused in words; nothing crashes."""
+    from tui import sandbox
+
+    (tmp_path / "digit_7.png").write_bytes((SAMPLES_DIR / "digit_7.png").read_bytes())
+    monkeypatch.setattr(sandbox, "_current", sandbox.Sandbox(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_predict(pilot)
+        assert screen.query_one("#image-path").value == "digit_7.png"
+        assert int(screen.probs.argmax()) == 7  # the session's own copy of the sample opened
+        for path, words in (("../secret.png", "'..' is not allowed"),
+                            ("/etc/passwd", "outside the session directory"),
+                            ("[/bold]x.png", "no such file in the session directory")):  # fmt: skip
+            screen.query_one("#image-path").value = path
+            await pilot.press("o")
+            error = plain(screen.query_one("#pred-error"), 200)
+            assert path in error and words in error, error
+        screen.query_one("#ckpt-path").value = "../model.npz"
+        screen.on_input_submitted(type("E", (), {"input": screen.query_one("#ckpt-path")})())
+        assert "'..' is not allowed" in plain(screen.query_one("#pred-error"), 200)
+        assert int(screen.probs.argmax()) == 7  # what was shown stays

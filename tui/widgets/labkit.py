@@ -44,7 +44,7 @@ class Notices:
         if self._last_notice[0] == text and now - self._last_notice[1] < NOTICE_S:
             return
         self._last_notice = (text, now)
-        self.notify(text, severity=severity, timeout=NOTICE_S)
+        self.notify(text, severity=severity, timeout=NOTICE_S, markup=False)  # paths are text
 
 
 class RunControl:
@@ -71,7 +71,7 @@ class LabKeys(Notices):
 
     def problem(self, text: str) -> None:
         """Name the problem under the form and in a notification; what is shown stays."""
-        self.query_one(f"#{self.ERROR_ID}").update(text)
+        self.query_one(f"#{self.ERROR_ID}").update(Text(text))  # a typed path is not markup
         self.notify_once(text)
 
     def clear_problem(self) -> None:
