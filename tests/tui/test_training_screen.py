@@ -183,3 +183,26 @@ async def test_divergence_shows_the_engine_message_and_keeps_good_weights():
         ev = evaluate(screen.last.model, held_out)
         np.testing.assert_array_equal(ev.confusion, screen.last.evaluation.confusion)
         assert "diverged after" in plain(screen.query_one("#train-status"), 120)
+
+
+async def test_a_served_session_saves_into_its_directory_and_hands_the_file_to_the_browser(
+    tmp_path, monkeypatch
+):
+    from tui import sandbox
+
+    monkeypatch.setattr(sandbox, "_current", sandbox.Sandbox(tmp_path))
+    app = CnnTuiApp(warm_up=False)
+    delivered = []
+    monkeypatch.setattr(app, "deliver_binary", lambda path, **kw: delivered.append(path))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_training(pilot)
+        await run_to_end(pilot, screen, optimizer="sgd", lr="0.1", steps="3")
+        for refused in ("../m.npz", str(tmp_path.parent / "m.npz")):
+            screen.query_one("#save-path").value = refused
+            await pilot.press("w")
+            assert "session directory" in plain(screen.query_one("#train-error"), 200)
+        assert not (tmp_path.parent / "m.npz").exists() and delivered == []
+        screen.query_one("#save-path").value = "m.npz"
+        await pilot.press("w")
+        assert delivered == [tmp_path.resolve() / "m.npz"]
+        assert load(tmp_path / "m.npz")[1] == (1, 28, 28)
