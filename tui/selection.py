@@ -121,6 +121,7 @@ class Selection:
         here = views.index(self.view) if self.view in views else -1
         self.view = views[(here + 1) % len(views)]
         self.loss_focus = False
+        self.clamp()  # a weight view needs its cursor even before any step set one
         return TITLES[self.view]
 
     def step_sample(self, delta: int) -> str:

@@ -244,3 +244,15 @@ def test_parameter_counts_fit_five_characters():
     assert [count_text(n) for n in (None, 0, 80, 9098, 12_345, 2_500_000)] == [
         "", "0", "80", "9098", "12.3k", "2.5M"
     ]  # fmt: skip
+
+
+async def test_cycling_to_the_weights_before_any_step_shows_the_first_weight():
+    app = CnnTuiApp()
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await ready(pilot)
+        for _ in range(6):  # output -> grad_out -> grad_input -> weight -> weight grad -> input
+            await pilot.press("v")
+            if screen.session.sel.view == "weight":
+                w = screen.session.sel.weight().value
+                assert f"{w[0, 0, 0, 0]:.4g}" in plain(screen.query_one("#math"), 200)
+        assert screen.session.sel.view == "output" and app.is_running
