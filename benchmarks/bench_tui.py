@@ -72,7 +72,7 @@ async def child_main(steps: int, preset: str | None) -> dict:
         start_session(self)
 
     ExplorerScreen.start_session = first_frame_hook
-    app = CnnTuiApp(preset=preset)
+    app = CnnTuiApp(preset=preset, start="explore")
     latencies: list[float] = []
     pilot_ms: list[float] = []
     keys_used: dict[str, int] = {}

@@ -1,4 +1,5 @@
-"""CnnTuiApp: the explorer screen, a projector-friendly theme and every action in the palette."""
+"""CnnTuiApp: the home screen (or the explorer, or a lesson), a projector-friendly theme, and
+every action in the palette."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ class ActionsProvider(Provider):
         """(name, action, help) for every binding of the screen the palette was opened on."""
         screen = self.screen
         rows = screen.command_rows() if hasattr(screen, "command_rows") else []
-        return [(name, action, f"{doc} (key {key})") for key, name, action, doc in rows]
+        return [(name, action, f"{doc} (key {key})" if key else doc)
+                for key, name, action, doc in rows]  # fmt: skip
 
     def _run(self, action: str) -> None:
         self.app.call_later(self.screen.run_action, action)
@@ -95,9 +97,24 @@ class CnnTuiApp(WorkshopActions, App[None]):
         Binding("O", "follow(False)", "explore on your own", show=False),
     ]
 
-    def __init__(self, preset: str | None = None, seed: int = 0, warm_up: bool = True) -> None:
+    def __init__(
+        self,
+        preset: str | None = None,
+        seed: int = 0,
+        warm_up: bool = True,
+        start: str = "home",
+        lesson: int = 1,
+        progress=None,
+    ) -> None:
+        """start: "home" (the default), "explore" (the explorer on `preset`) or "learn" (lesson
+        `lesson`, with the home screen under it). progress: a tui.progress.Progress (default:
+        the learner's file in the state directory)."""
         super().__init__()
+        if start not in ("home", "explore", "learn"):
+            raise ValueError(f"start must be home, explore or learn, not {start!r}")
         self.preset, self.seed, self.warm_up = preset, seed, warm_up
+        self.start, self.lesson = start, lesson
+        self._progress = progress
         self.register_theme(PROJECTOR)
         self.register_theme(PROJECTOR_LIGHT)
         self.theme = "projector"
@@ -107,6 +124,10 @@ class CnnTuiApp(WorkshopActions, App[None]):
         self._pending: dict | None = None
 
     def on_mount(self) -> None:
+        if self.start == "learn":
+            from tui.screens.lesson import LessonScreen
+
+            self.push_screen(LessonScreen(self.lesson, warm_up=self.warm_up))
         if self.role == "presenter":
             self.set_interval(FOLLOW_POLL_S, self.publish_presence)
         elif self.role == "participant":
@@ -136,6 +157,19 @@ class CnnTuiApp(WorkshopActions, App[None]):
             self._pending = self.channel.poll() or self.channel.last
         self.notify("following the presenter" if on else "on your own: F follows again")
 
+    @property
+    def progress(self):
+        """The learner's progress (loaded on first use)."""
+        if self._progress is None:
+            from tui.progress import Progress
+
+            self._progress = Progress()
+        return self._progress
+
     def get_default_screen(self) -> Screen:
-        """The explorer, on the requested preset."""
-        return ExplorerScreen(preset=self.preset, seed=self.seed, warm_up=self.warm_up)
+        """The explorer when asked for, else the home screen (a lesson goes on top of it)."""
+        if self.start == "explore":
+            return ExplorerScreen(preset=self.preset, seed=self.seed, warm_up=self.warm_up)
+        from tui.screens.home import HomeScreen
+
+        return HomeScreen(warm_up=self.warm_up)

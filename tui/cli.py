@@ -1,4 +1,5 @@
-"""The `cnn-tui` command: the app with no arguments, or headless `train` and `predict`."""
+"""The `cnn-tui` command: the app (home, `explore`, `learn N`), or headless `train`, `predict`
+and `learn --list`."""
 
 from __future__ import annotations
 
@@ -58,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.add_parser("explore", help="open the explorer (step a network one operation at a time)",
+                   description="Open the explorer on the LeNet-style MNIST net.")  # fmt: skip
+    learn = sub.add_parser(
+        "learn",
+        help="open lesson N, or list the lessons with --list",
+        description="The lessons, from one convolution to your own digit.",
+    )
+    learn.add_argument("number", nargs="?", type=_positive_int, help="the lesson to open")
+    learn.add_argument("--list", action="store_true", help="print the numbered lesson titles")
     train = sub.add_parser(
         "train",
         help="train a preset on the 8,000 training digits, report held-out accuracy",
@@ -146,11 +156,28 @@ def _serve(args) -> int:
         raise CliError(str(exc)) from None
 
 
-def _launch_app() -> int:
+def _launch_app(**start) -> int:
     from tui.app import CnnTuiApp  # the only Textual import, kept off the headless paths
 
-    CnnTuiApp().run()
+    CnnTuiApp(**start).run()
     return 0
+
+
+def _learn(args) -> int:
+    from tui.lessons import ENTRIES, entry  # no Textual: the registry is plain data
+
+    if args.list:
+        if args.number is not None:
+            raise CliError("give a lesson number or --list, not both")
+        for e in ENTRIES:
+            print(f"{e.number:>2}. {e.title}")
+        return 0
+    number = 1 if args.number is None else args.number
+    try:
+        entry(number)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    return _launch_app(start="learn", lesson=number)
 
 
 def _bar(p, width: int = 24) -> str:
@@ -294,7 +321,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command is None:
         return _launch_app()
-    command = {"train": _train, "predict": _predict, "serve": _serve}[args.command]
+    if args.command == "explore":
+        return _launch_app(start="explore")
+    command = {"train": _train, "predict": _predict, "serve": _serve, "learn": _learn}
+    command = command[args.command]
     try:
         return command(args)
     except CliError as exc:

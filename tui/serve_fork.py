@@ -48,7 +48,7 @@ def run_session(env: dict, fds: list[int]) -> None:
     os.chdir(env.get("CNN_TUI_SESSION_DIR", "/"))
     from tui.app import CnnTuiApp
 
-    CnnTuiApp().run()
+    CnnTuiApp(start="explore").run()  # the room follows the explorer (home: cnn-tui)
 
 
 def serve_forks(path: str) -> None:

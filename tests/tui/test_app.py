@@ -20,7 +20,7 @@ WIDE = (120, 40)
 
 
 async def test_default_is_lenet_on_a_real_digit():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         s = screen.session
@@ -32,7 +32,7 @@ async def test_default_is_lenet_on_a_real_digit():
 
 
 async def test_article_forward_shows_the_sum_six_and_the_map_of_sixes():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", "f")
@@ -46,7 +46,7 @@ async def test_article_forward_shows_the_sum_six_and_the_map_of_sixes():
 
 
 async def test_backward_is_refused_until_the_forward_pass_is_done_then_gradients_match():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", "b")
@@ -69,7 +69,7 @@ async def test_backward_is_refused_until_the_forward_pass_is_done_then_gradients
 
 
 async def test_update_shows_each_term_of_the_optimizer():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", "f", "f", "b", "b", "u")
@@ -96,7 +96,7 @@ async def test_update_shows_each_term_of_the_optimizer():
 
 
 async def test_iteration_undo_reset_and_the_curves():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", "i")
@@ -115,7 +115,7 @@ async def test_iteration_undo_reset_and_the_curves():
 
 
 async def test_views_samples_channels_modes_and_layer_selection():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         tensor = screen.query_one(TensorPane)
@@ -144,7 +144,7 @@ async def test_views_samples_channels_modes_and_layer_selection():
 
 
 async def test_arrows_move_the_cursor_and_the_math_follows():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", "f")
@@ -159,7 +159,7 @@ async def test_arrows_move_the_cursor_and_the_math_follows():
 
 
 async def test_presets_screen_and_number_keys():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("p")
@@ -179,7 +179,7 @@ async def test_presets_screen_and_number_keys():
 
 
 async def test_edit_refuses_an_impossible_setting_and_applies_a_valid_one():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", "e")
@@ -205,7 +205,7 @@ async def test_edit_refuses_an_impossible_setting_and_applies_a_valid_one():
 
 
 async def test_add_delete_and_move_layers():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         s = screen.session
@@ -223,7 +223,7 @@ async def test_add_delete_and_move_layers():
 
 
 async def test_training_run_starts_pauses_and_stops_without_freezing():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         s = screen.session
@@ -254,7 +254,7 @@ async def test_training_run_starts_pauses_and_stops_without_freezing():
 
 
 async def test_divergence_is_named_and_nothing_is_lost():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", *["plus"] * 9)  # lr 0.005 -> 5
@@ -270,7 +270,7 @@ async def test_divergence_is_named_and_nothing_is_lost():
 
 
 async def test_gradcheck_verifies_the_selected_layer():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("g")
@@ -282,7 +282,7 @@ async def test_gradcheck_verifies_the_selected_layer():
 
 
 async def test_stepping_into_divergence_names_the_loss_and_keeps_the_state():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", *["plus"] * 9)

@@ -26,7 +26,7 @@ async def test_first_frame_comes_before_the_engine_and_shows_progress(monkeypatc
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tui.session, "Session", slow_session)
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         try:
             # A cold Numba cache compiles every kernel first (PERFORMANCE.md: up to ~40 s here).
@@ -43,7 +43,7 @@ async def test_first_frame_comes_before_the_engine_and_shows_progress(monkeypatc
 
 
 async def test_help_palette_and_quit():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("question_mark")
@@ -68,7 +68,7 @@ async def test_help_palette_and_quit():
 
 
 async def test_too_small_terminal_says_so_and_recovers():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(60, 20)) as pilot:
         screen = await ready(pilot)
         message = screen.query_one("#too-small")
@@ -88,7 +88,7 @@ async def test_missing_mnist_falls_back_to_the_article_and_says_why(monkeypatch)
         raise engine.data.DataError("assets/mnist/t10k-images-idx3-ubyte.gz: file not found")
 
     monkeypatch.setattr(engine.data, "mnist_split", missing)
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         assert screen.session.name == "article"
@@ -106,7 +106,7 @@ def visible(screen, pane_id: str) -> bool:
 
 
 async def test_wide_terminal_shows_every_pane():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         assert not screen.has_class("-compact")
@@ -115,7 +115,7 @@ async def test_wide_terminal_shows_every_pane():
 
 
 async def test_80x24_pages_the_panes_and_tab_reaches_every_one():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(pilot)
         assert screen.has_class("-compact")
@@ -136,7 +136,7 @@ async def test_80x24_pages_the_panes_and_tab_reaches_every_one():
 
 
 async def test_resizing_switches_layouts_live():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await pilot.resize_terminal(90, 28)
@@ -152,7 +152,7 @@ async def test_resizing_switches_layouts_live():
 
 
 async def test_layer_list_marks_where_the_pass_stands():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         layers = screen.query_one(LayersPane)
@@ -179,7 +179,7 @@ async def test_layer_list_marks_where_the_pass_stands():
 
 
 async def test_clicking_a_layer_row_selects_it():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         layers = screen.query_one(LayersPane)
@@ -192,7 +192,7 @@ async def test_clicking_a_layer_row_selects_it():
 
 async def test_no_color_keeps_everything_readable(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         assert app.no_color
@@ -205,7 +205,7 @@ async def test_no_color_keeps_everything_readable(monkeypatch):
 
 
 async def test_a_refusal_stays_on_the_status_line_until_the_next_success():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         await pilot.press("u", "u", "u")

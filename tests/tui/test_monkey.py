@@ -37,7 +37,7 @@ async def tap(pilot, explorer, key: str) -> None:
 async def test_random_keys_never_crash(size, seed, presses):
     rnd = random.Random(seed)
     weights = [WEIGHTS.get(k, 1) for k in KEYS]
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=size) as pilot:
         screen = await ready(pilot)
         for key in rnd.choices(KEYS, weights, k=presses):

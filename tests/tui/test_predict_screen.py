@@ -27,7 +27,7 @@ async def open_predict(pilot) -> PredictScreen:
 
 
 async def test_sample_seven_shows_the_engine_probabilities_and_feature_maps():
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_predict(pilot)
         model, shape, _ = load(PRETRAINED_LENET)
@@ -50,7 +50,7 @@ async def test_sample_seven_shows_the_engine_probabilities_and_feature_maps():
 async def test_corrupt_image_shows_the_error_and_the_screen_keeps_working(tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_predict(pilot)
         before = screen.probs.copy()
@@ -76,7 +76,7 @@ async def test_corrupt_image_shows_the_error_and_the_screen_keeps_working(tmp_pa
 
 
 async def test_model_sources_latest_run_and_bad_checkpoint(tmp_path):
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_predict(pilot)
         await pilot.press("m")  # latest training run: none yet

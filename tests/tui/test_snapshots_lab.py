@@ -27,23 +27,23 @@ def scenario(*keys: str):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_training_screen(snap_compare, size):
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     assert snap_compare(app, terminal_size=size, run_before=scenario("T"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_predict_sample_seven(snap_compare, size):
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     assert snap_compare(app, terminal_size=size, run_before=scenario("P"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_predict_held_out_digit(snap_compare, size):
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     assert snap_compare(app, terminal_size=size, run_before=scenario("P", "n", "n"))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_transfer_screen(snap_compare, size):
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     assert snap_compare(app, terminal_size=size, run_before=scenario("L"))

@@ -36,7 +36,7 @@ async def run_to_end(pilot, screen, **fields) -> None:
 
 
 async def test_tiny_run_shows_the_engine_numbers_then_escape_returns():
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_training(pilot)
         await run_to_end(pilot, screen, optimizer="adam", lr="0.002", steps="4", seed="3")
@@ -83,7 +83,7 @@ async def test_tiny_run_shows_the_engine_numbers_then_escape_returns():
 
 
 async def test_second_run_is_overlaid_in_its_own_series_and_checkpoint_saves(tmp_path):
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_training(pilot)
         await run_to_end(pilot, screen, optimizer="sgd", lr="0.1", steps="3")
@@ -110,7 +110,7 @@ async def test_second_run_is_overlaid_in_its_own_series_and_checkpoint_saves(tmp
 
 
 async def test_pause_resume_and_stop():
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_training(pilot)
         screen.query_one(HyperParams).set(optimizer="adam", lr="0.002", steps="2000")
@@ -134,7 +134,7 @@ async def test_pause_resume_and_stop():
 
 
 async def test_bad_values_are_refused_with_a_message():
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_training(pilot)
         screen.query_one(HyperParams).set(lr="-1", batch="zero", dropout="1.5")
@@ -163,7 +163,7 @@ async def test_bad_values_are_refused_with_a_message():
 async def test_palette_lists_every_key_of_the_screen():
     from tui.app import ActionsProvider
 
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_training(pilot)
         names = [name for name, _, _ in ActionsProvider(screen).commands()]
@@ -172,7 +172,7 @@ async def test_palette_lists_every_key_of_the_screen():
 
 
 async def test_divergence_shows_the_engine_message_and_keeps_good_weights():
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_training(pilot)
         await run_to_end(pilot, screen, optimizer="sgd", lr="9", steps="30")

@@ -12,7 +12,7 @@ from tui.screens.transfer import TransferScreen
 
 
 async def test_tiny_lesson_shows_both_curves_and_the_engine_accuracies():
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await pilot.press("L")
@@ -42,7 +42,7 @@ async def test_tiny_lesson_shows_both_curves_and_the_engine_accuracies():
 
 
 async def test_bad_budget_is_refused():
-    app = CnnTuiApp(warm_up=False)
+    app = CnnTuiApp(start="explore", warm_up=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         await pilot.press("L")

@@ -60,6 +60,7 @@ BINDINGS = [
     B("P", "predict", "predict a digit", show=False),
     B("L", "transfer_lesson", "transfer lesson", show=False),
     B("question_mark", "help", "help", key_display="?"),
+    B("escape", "back", "back to the lesson or home", show=False),
     B("q", "quit", "quit", show=False),
 ]
 PANE_KEYS = [

@@ -260,6 +260,12 @@ class ExplorerActions(Notices, RunAndVerify):
                 for key, name, _, doc in self.command_rows()]  # fmt: skip
         self.app.push_screen(HelpScreen(rows + PANE_KEYS + WORKSHOP_KEYS))
 
+    def action_back(self) -> None:
+        """Back to the lesson or home screen it was opened from (stops any run)."""
+        if len(self.app.screen_stack) > 1:
+            self.stop_run()
+            self.app.pop_screen()
+
     def action_quit(self) -> None:
         """Stop any run and quit."""
         self.stop_run()

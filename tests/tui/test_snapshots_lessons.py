@@ -1,0 +1,59 @@
+"""Snapshots of the home screen and each lesson (own progress file, no background compile)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import Input
+
+from tui.app import CnnTuiApp
+from tui.progress import Progress
+
+SIZES = [(80, 24), (120, 40)]
+
+
+def app_at(tmp_path, **start) -> CnnTuiApp:
+    return CnnTuiApp(warm_up=False, progress=Progress(tmp_path / "progress.json"), **start)
+
+
+def scenario(page: int = 0, *keys: str):
+    """run_before: go to `page`, wait for the view to be ready, press keys, settle."""
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        screen = pilot.app.screen
+        if page:
+            screen.show_page(page)
+        view = getattr(screen, "view", None)
+        for _ in range(1200):  # views that compile a kernel first say so until it is done
+            if view is None or getattr(view, "out", True) is not None:
+                break
+            await asyncio.sleep(0.05)
+        await pilot.press(*keys)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False
+        await pilot.pause()
+
+    return run_before
+
+
+def test_home_screen(snap_compare, tmp_path):
+    assert snap_compare(app_at(tmp_path), terminal_size=(80, 24), run_before=scenario())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_lesson1_sliding_window(snap_compare, tmp_path, size):
+    app = app_at(tmp_path, start="learn", lesson=1)
+    keys = ("right", "down")
+    assert snap_compare(app, terminal_size=size, run_before=scenario(1, *keys))
+
+
+def test_lesson1_question_open(snap_compare, tmp_path):
+    app = app_at(tmp_path, start="learn", lesson=1)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenario(0, "a", "6"))
+
+
+def test_lesson1_digit_kernels(snap_compare, tmp_path):
+    app = app_at(tmp_path, start="learn", lesson=1)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=scenario(3, "k"))

@@ -1,0 +1,200 @@
+"""The lesson framework: Lesson, Page and Question, and LessonView, the base of every live view.
+
+How to add a lesson (lesson 1, tui/lessons/lesson01_convolution.py, is the worked example):
+
+1. Text: `assets/lessons/NN-name.md`, about 150 words a page, pages separated by a line that
+   is exactly `<!-- page -->`. Never type a number the engine computes: write a placeholder
+   like `{out_0_0}` and let the page's view fill it (`placeholders()`). Only `{identifier}`
+   patterns the view provides are replaced; tests fail on any left unfilled.
+2. Views: subclass `LessonView` (a Textual widget that owns its engine state). It renders the
+   live picture, handles its own keys (BINDINGS to `action_*`, shown in the footer), and
+   - `placeholders() -> dict[str, str]`: the numbers for the Markdown text, from the engine;
+   - `state() -> dict`: what questions read (the numbers on screen, from the engine);
+   - calls `self.changed()` after its state changes, so the text and question re-render;
+   - hides what the open question asks while `self.concealed` is true (e.g. shows `?`);
+   - `show_page(mode)` is called with the Page's `mode` when its page is shown.
+   Keep engine imports inside methods (`import tui.app` must stay free of numba), and do
+   slow work (Numba compiles, MNIST loading) in `@work(thread=True)` workers with progress.
+3. `LESSON = Lesson(number, "NN-name.md", pages=(Page(View, question=...), ...),
+   explorer="article")`: one Page per Markdown page; pages with the same view class share one
+   instance (its state survives paging). `explorer` is the preset the explorer opens on (key e).
+4. Questions: `Question(prompt, answer, worked)` where `answer(state)` computes the answer with
+   the engine from `state()`, and `worked(state)` returns the worked terms shown after a wrong
+   answer. kind "number" (compared within `tolerance`) or "choice" (`options`; the learner types
+   the option's number). Every lesson has at least one.
+5. Register the lesson in `tui/lessons/__init__.py` (ENTRIES: number, title, module); add Pilot
+   tests at 80x24 and 120x40 asserting its key numbers against the engine and a snapshot
+   (tests/tui/test_lessons.py shows both).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.colormode import use_color
+
+PAGE_MARK = "<!-- page -->"
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Question:
+    """Asked before the answer is shown; the answer is computed from the view's state."""
+
+    prompt: str | Callable[[dict], str]
+    answer: Callable[[dict], float | str]
+    worked: Callable[[dict], str]
+    kind: str = "number"  # "number" | "choice"
+    options: tuple[str, ...] = ()
+    tolerance: float = 0.005
+
+    def prompt_text(self, state: dict) -> str:
+        """The question as asked now (the prompt may depend on the state on screen)."""
+        text = self.prompt(state) if callable(self.prompt) else self.prompt
+        if self.kind == "choice":
+            text += "  " + "  ".join(f"{k}) {o}" for k, o in enumerate(self.options, 1))
+        return text
+
+    def check(self, reply: str, state: dict) -> bool | None:
+        """True right, False wrong, None when the reply is not an answer (say so, ask again)."""
+        reply = reply.strip().replace("−", "-")
+        expected = self.answer(state)
+        if self.kind == "choice":
+            if reply.isdigit() and 1 <= int(reply) <= len(self.options):
+                reply = self.options[int(reply) - 1]
+            elif reply.lower() not in (o.lower() for o in self.options):
+                return None
+            return reply.lower() == str(expected).lower()
+        try:
+            value = float(reply)
+        except ValueError:
+            return None
+        if not math.isfinite(value):
+            return None
+        return abs(value - float(expected)) <= self.tolerance
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: its Markdown section (by position), the live view, an optional question."""
+
+    view: type[LessonView]
+    question: Question | None = None
+    mode: str = ""  # passed to view.show_page: which part of the view this page is about
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lesson: its number (title from the registry), Markdown file, pages, explorer preset."""
+
+    number: int
+    markdown_file: str
+    pages: tuple[Page, ...]
+    explorer: str = "article"
+    keys: tuple[tuple[str, str], ...] = field(default=())  # extra (key, what) for the help
+
+    @property
+    def title(self) -> str:
+        """The title, as registered in tui.lessons.ENTRIES."""
+        from tui.lessons import entry
+
+        return entry(self.number).title
+
+    def texts(self) -> list[str]:
+        """The Markdown of each page (placeholders still in)."""
+        return page_texts(self.markdown_file)
+
+    @property
+    def questions(self) -> list[tuple[int, Question]]:
+        """(page index, question) for every page that asks one."""
+        return [(k, p.question) for k, p in enumerate(self.pages) if p.question is not None]
+
+
+@lru_cache(maxsize=32)
+def page_texts(markdown_file: str) -> list[str]:
+    """The pages of assets/lessons/<markdown_file>, split at PAGE_MARK lines."""
+    from pathlib import Path
+
+    import assets
+
+    path = Path(assets.__file__).resolve().parent / "lessons" / markdown_file
+    pages, current = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() == PAGE_MARK:
+            pages.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line)
+    pages.append("\n".join(current).strip())
+    return pages
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Replace `{name}` with values[name]; unknown names stay as they are (tests catch them)."""
+    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
+
+def unfilled(text: str) -> list[str]:
+    """The placeholder names still in a text."""
+    return PLACEHOLDER.findall(text)
+
+
+class LessonView(Widget, can_focus=True):
+    """Base of a lesson's live view: owns its engine state, reports changes to the screen."""
+
+    DEFAULT_CSS = """
+    LessonView {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
+    concealed: reactive[bool] = reactive(False)  # a question is open: hide its answer
+
+    class Changed(Message):
+        """The view's state changed: re-fill the text and the question."""
+
+        def __init__(self, view: LessonView) -> None:
+            super().__init__()
+            self.view = view
+
+        @property
+        def control(self) -> LessonView:
+            """The view that changed."""
+            return self.view
+
+    def placeholders(self) -> dict[str, str]:
+        """Numbers for the page's Markdown, computed by the engine."""
+        return {}
+
+    def state(self) -> dict:
+        """What questions read: the numbers on screen, from the engine."""
+        return {}
+
+    def show_page(self, mode: str) -> None:
+        """Called when a page using this view is shown, with the page's mode."""
+        self.mode = mode
+        self.refresh(layout=True)
+
+    def changed(self) -> None:
+        """Repaint and tell the screen (which re-fills the text)."""
+        self.refresh(layout=True)
+        self.post_message(self.Changed(self))
+
+    def watch_concealed(self, _old: bool, _new: bool) -> None:
+        self.refresh(layout=True)
+
+    @property
+    def color(self) -> bool:
+        """Whether to draw colour scales (NO_COLOR and 16-colour terminals: no)."""
+        return use_color(self.app)
+
+    mode = ""

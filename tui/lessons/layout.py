@@ -1,0 +1,117 @@
+"""Small Text layout helpers for lesson views: blocks side by side, framed windows, captions."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+
+from tui.render import colors
+from tui.render.numbers import format_number
+
+FRAME = Style(bold=True)
+
+
+def side_by_side(blocks: list[Text], gap: int = 3) -> Text:
+    """Multi-line Texts laid out left to right, aligned at the top."""
+    split = [b.split("\n", allow_blank=True) for b in blocks]
+    widths = [max((cell_len(line.plain) for line in lines), default=0) for lines in split]
+    height = max((len(lines) for lines in split), default=0)
+    out = Text(no_wrap=True, overflow="crop")
+    for r in range(height):
+        if r:
+            out.append("\n")
+        for k, lines in enumerate(split):
+            line = lines[r] if r < len(lines) else Text("")
+            out.append_text(line)
+            if k < len(split) - 1:
+                out.append(" " * (widths[k] - cell_len(line.plain) + gap))
+    return out
+
+
+def stack(blocks: list[Text], gap: int = 1) -> Text:
+    """Texts one under the other with `gap` blank lines between them."""
+    out = Text(no_wrap=True, overflow="crop")
+    for k, block in enumerate(blocks):
+        if k:
+            out.append("\n" * (gap + 1))
+        out.append_text(block)
+    return out
+
+
+def captioned(caption: str, body: Text) -> Text:
+    """A bold caption line over a block."""
+    out = Text(caption, style="bold", no_wrap=True)
+    out.append("\n")
+    out.append_text(body)
+    return out
+
+
+def framed_grid(
+    a2d: np.ndarray,
+    window: tuple[int, int, int, int] | None = None,
+    *,
+    color: bool = True,
+    cursor: tuple[int, int] | None = None,
+    hidden: bool = False,
+    visited: set[tuple[int, int]] | None = None,
+) -> Text:
+    """A number grid with a box drawn around window (top, left, height, width).
+
+    The frame is drawn with or without colour; in colour the window's cells are also tinted.
+    `cursor` marks one cell (reverse video), `hidden` shows every number as "?", `visited`
+    marks cells with a dot after the number (e.g. positions a strided window never reaches).
+    """
+    a = np.asarray(a2d, dtype=np.float64)
+    h, w = a.shape
+    strs = [["?" if hidden else format_number(v) for v in row] for row in a]
+    cell = max(2, max(len(s) for row in strs for s in row))
+    top, left, wh, ww = window if window is not None else (-9, -9, 0, 0)
+    tint = colors.HIGHLIGHT_STYLE if color else Style(bold=True)
+    cur_style = colors.CURSOR_STYLE if color else colors.MONO_CURSOR_STYLE
+    out = Text(no_wrap=True, overflow="crop")
+
+    def border(r: int) -> str:
+        # the horizontal edge above row r (r == top) or below row r - 1 (r == top + wh)
+        line = [" "] * (w * (cell + 1) + 1)
+        x0, x1 = left * (cell + 1), (left + ww) * (cell + 1)
+        first, last = ("┌", "┐") if r == top else ("└", "┘")
+        for x in range(max(0, x0), min(len(line), x1 + 1)):
+            line[x] = "─"
+        if 0 <= x0 < len(line):
+            line[x0] = first
+        if 0 <= x1 < len(line):
+            line[x1] = last
+        return "".join(line).rstrip()
+
+    lines = 0
+    for r in range(h + 1):
+        if window is not None and r in (top, top + wh):
+            if lines:
+                out.append("\n")
+            out.append(border(r), FRAME)
+            lines += 1
+        if r == h:
+            break
+        if lines:
+            out.append("\n")
+        lines += 1
+        inside_rows = top <= r < top + wh
+        for c in range(w + 1):
+            edge = inside_rows and c in (left, left + ww)
+            out.append("│" if edge else " ", FRAME if edge else None)
+            if c == w:
+                break
+            style = None
+            if (r, c) == cursor:
+                style = cur_style
+            elif inside_rows and left <= c < left + ww:
+                style = tint
+            elif a[r, c] == 0 and not hidden:
+                style = colors.ZERO_NUMBER
+            text = strs[r][c].rjust(cell)
+            if visited is not None and (r, c) not in visited:
+                style = Style(dim=True)
+            out.append(text, style)
+    return out

@@ -1,0 +1,325 @@
+"""Lesson 1, convolution: the article's 5x5 example slid by hand, then kernels on a real digit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.message import Message
+
+from tui.lessons.base import Lesson, LessonView, Page, Question
+from tui.lessons.layout import captioned, framed_grid, side_by_side, stack
+from tui.render.heatmap import heatmap
+from tui.render.numbers import format_number as fmt
+
+
+def show_term(term) -> str:
+    """A product as the text shows it: 4·1, 2·(−1) (Markdown would read * as emphasis)."""
+    return term.show().replace("*", "·").replace("-", "−")
+
+
+def article_layer():
+    """The article's Conv2d(1->1, k=3) with the vertical-edge kernel and bias 0."""
+    from engine.module import preserved_rng
+    from engine.presets import article
+
+    with preserved_rng():  # building the layer draws init weights: give them back
+        return article().model.layers[0]
+
+
+class ArticleView(LessonView):
+    """The 5x5 input, the kernel and the 3x3 output; arrows slide the window."""
+
+    BINDINGS = [
+        Binding("left", "slide(0,-1)", "slide", key_display="←↑↓→"),
+        Binding("right", "slide(0,1)", "slide", show=False),
+        Binding("up", "slide(-1,0)", "slide", show=False),
+        Binding("down", "slide(1,0)", "slide", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="article-view")
+        from engine.explain_forward import explain_forward
+        from engine.presets import article_input
+
+        self.conv, self.x = article_layer(), article_input()  # x: (1, 1, 5, 5)
+        self.explain = explain_forward
+        _, self.out_h, self.out_w = self.conv.output_shape(self.x.shape[1:])
+        # Every output element explained once (float64 terms): the grid and the sums shown.
+        self.explained = {(i, j): explain_forward(self.conv, self.x, (0, 0, i, j))
+                          for i in range(self.out_h) for j in range(self.out_w)}  # fmt: skip
+        self.out = np.array([[self.explained[i, j].total for j in range(self.out_w)]
+                             for i in range(self.out_h)])  # fmt: skip
+        self.pos = (0, 0)
+
+    def action_slide(self, di: int, dj: int) -> None:
+        """Slide the window one step (it stops at the edges)."""
+        i = min(max(self.pos[0] + di, 0), self.out_h - 1)
+        j = min(max(self.pos[1] + dj, 0), self.out_w - 1)
+        if (i, j) != self.pos:
+            self.pos = (i, j)
+            self.changed()
+
+    def row_sums(self) -> list[float]:
+        """The sum of each kernel row's three products at the current position."""
+        terms = self.explained[self.pos].terms
+        k = self.conv.kernel_size[1]
+        return [math.fsum(t.value for t in terms[r * k : (r + 1) * k])
+                for r in range(len(terms) // k)]  # fmt: skip
+
+    def state(self) -> dict:
+        e = self.explained[self.pos]
+        return {"pos": self.pos, "total": e.total, "terms": [t.factors for t in e.terms],
+                "rows": self.row_sums(), "out": self.out.tolist()}  # fmt: skip
+
+    def worked(self) -> str:
+        """The products row by row and their sum, with the numbers."""
+        i, j = self.pos
+        rows = " + ".join(fmt(r) for r in self.row_sums())
+        e = self.explained[self.pos]
+        terms = " + ".join(show_term(t) for t in e.terms)
+        return f"(I*K)({i},{j}) = {terms} = {rows} = {fmt(e.total)}"
+
+    def placeholders(self) -> dict[str, str]:
+        i, j = self.pos
+        rows = self.row_sums()
+        return {
+            "i": str(i), "j": str(j), "total": fmt(self.explained[self.pos].total),
+            "row_sum": fmt(rows[0]), "rows_total": " + ".join(fmt(r) for r in rows),
+            "out_h": str(self.out_h), "out_w": str(self.out_w),
+            "positions": str(self.out_h * self.out_w),
+            "first_row": " + ".join(show_term(t) for t in self.explained[self.pos].terms[:3]),
+        }  # fmt: skip
+
+    def render(self) -> Text:
+        i, j = self.pos
+        kh, kw = self.conv.kernel_size
+        hide = self.concealed
+        kernel = self.conv.weight.value[0, 0]
+        grid_in = framed_grid(self.x[0, 0], (i, j, kh, kw), color=self.color)
+        grid_k = framed_grid(kernel, color=self.color)
+        grid_out = framed_grid(self.out, color=self.color, cursor=None if hide else self.pos,
+                               hidden=hide)  # fmt: skip
+        top = side_by_side([captioned("input I", grid_in), captioned("kernel K", grid_k),
+                            captioned("output I*K", grid_out)])  # fmt: skip
+        e = self.explained[self.pos]
+        lines = Text(no_wrap=True, overflow="crop")
+        for r, total in enumerate(self.row_sums()):
+            row_terms = e.terms[r * kw : (r + 1) * kw]
+            lines.append(" + ".join(show_term(t) for t in row_terms))
+            lines.append(f"   row {r}: ")
+            lines.append("?" if hide else fmt(total), "bold")
+            lines.append("\n")
+        lines.append(f"(I*K)({i},{j}) = ", "bold")
+        if hide:
+            lines.append("? (your turn: press a)", "bold")
+        else:
+            lines.append(" + ".join(fmt(r) for r in self.row_sums()) + " = ")
+            lines.append(fmt(e.total), "bold reverse")
+        return stack([top, captioned(f"the window at ({i},{j}): products, row by row", lines)])
+
+
+def _ask_sum(state: dict) -> str:
+    i, j = state["pos"]
+    return f"The window is at ({i},{j}). Add up its nine products: what is (I*K)({i},{j})?"
+
+
+SUM_QUESTION = Question(
+    prompt=_ask_sum,
+    answer=lambda s: s["total"],
+    worked=lambda s: (
+        "the rows make " + " + ".join(fmt(r) for r in s["rows"]) + f" = {fmt(s['total'])}"
+    ),
+)
+
+KERNEL_NAMES = ("vertical edge", "horizontal edge", "blur", "sharpen", "yours")
+
+
+def named_kernels() -> np.ndarray:
+    """The five kernels of the digit page, (5, 3, 3) float32: edges, blur, sharpen, yours."""
+    from engine.presets import VERTICAL_EDGE_KERNEL
+
+    vertical = VERTICAL_EDGE_KERNEL
+    blur = np.full((3, 3), 1 / 9)
+    sharpen = np.array([[0, -1, 0], [-1, 5, -1], [0, -1, 0]])
+    yours = np.zeros((3, 3))
+    yours[1, 1] = 1  # starts as the identity: edit it and watch the output change
+    return np.stack([vertical, vertical.T, blur, sharpen, yours]).astype(np.float32)
+
+
+class DigitView(LessonView):
+    """A real MNIST digit through five 3x3 kernels (one Conv2d, 5 output channels)."""
+
+    BINDINGS = [
+        Binding("k", "kernel(1)", "kernel"),
+        Binding("K", "kernel(-1)", "previous kernel", show=False),
+        Binding("greater_than_sign", "digit(1)", "digit", key_display=">"),
+        Binding("less_than_sign", "digit(-1)", "previous digit", key_display="<", show=False),
+        Binding("left", "cell(0,-1)", "edit cell", key_display="←↑↓→", show=False),
+        Binding("right", "cell(0,1)", "cell right", show=False),
+        Binding("up", "cell(-1,0)", "cell up", show=False),
+        Binding("down", "cell(1,0)", "cell down", show=False),
+        Binding("plus,equals_sign", "edit(1)", "+1", key_display="+", show=False),
+        Binding("minus", "edit(-1)", "-1", key_display="-", show=False),
+        Binding("0", "zero", "cell to 0", show=False),
+    ]
+
+    class Computed(Message):
+        """The worker finished the first convolution (kernels compiled)."""
+
+        def __init__(self, out: np.ndarray, index: int) -> None:
+            super().__init__()
+            self.out, self.index = out, index
+
+    def __init__(self) -> None:
+        super().__init__(id="digit-view")
+        self.kernels = named_kernels()
+        self.which, self.index, self.cell = 0, 0, (1, 1)
+        self.out: np.ndarray | None = None  # (5, 28, 28), from the engine
+        self.problem = ""
+        self.conv = None
+        self.digits = None
+
+    def on_mount(self) -> None:
+        self.compute()
+
+    def _setup(self) -> None:
+        from engine.conv import Conv2d
+        from engine.data import load_mnist
+        from engine.module import preserved_rng
+
+        if self.conv is None:
+            with preserved_rng():
+                self.conv = Conv2d(1, len(KERNEL_NAMES), 3, padding=1)
+            self.conv.bias.value[...] = 0
+        if self.digits is None:
+            self.digits = load_mnist()
+
+    def _forward(self) -> np.ndarray:
+        self.conv.weight.value[:, 0] = self.kernels  # (5, 1, 3, 3) <- (5, 3, 3)
+        x = self.digits.images[self.index : self.index + 1]  # (1, 1, 28, 28)
+        return self.conv.forward(x)[0]  # (5, 28, 28)
+
+    def compute(self) -> None:
+        """Convolve now when the kernels are compiled, else in a worker (first use compiles)."""
+        if _COMPILED:
+            self._setup()
+            self.out = self._forward()
+            self.changed()
+        else:
+            self._compute_in_thread(self.index)
+
+    @work(thread=True, exclusive=True, group="lesson-digit", exit_on_error=False)
+    def _compute_in_thread(self, index: int) -> None:
+        global _COMPILED
+        try:
+            self._setup()
+            out = self._forward()
+            _COMPILED = True
+            self.post_message(self.Computed(out, index))
+        except Exception as exc:  # no MNIST files, a compile failure: say so, keep going
+            self.problem = f"cannot convolve the digit: {type(exc).__name__}: {exc}"
+            self.call_from_thread(self.changed)
+
+    def on_digit_view_computed(self, message: Computed) -> None:
+        self.out = message.out
+        self.compute()  # state may have moved on while compiling: recompute, now fast
+
+    def action_kernel(self, delta: int) -> None:
+        """Show the next (or previous) kernel's output."""
+        self.which = (self.which + delta) % len(KERNEL_NAMES)
+        self.changed()
+
+    def action_digit(self, delta: int) -> None:
+        """The next (or previous) MNIST digit."""
+        if self.digits is not None:
+            self.index = (self.index + delta) % len(self.digits)
+            self.compute()
+
+    def action_cell(self, di: int, dj: int) -> None:
+        """Move the edit cursor in your kernel (switches to it)."""
+        self.which = len(KERNEL_NAMES) - 1
+        self.cell = ((self.cell[0] + di) % 3, (self.cell[1] + dj) % 3)
+        self.changed()
+
+    def action_edit(self, delta: float) -> None:
+        """Add delta to the cell of your kernel under the cursor."""
+        self.which = len(KERNEL_NAMES) - 1
+        self.kernels[-1][self.cell] = np.clip(self.kernels[-1][self.cell] + delta, -9, 9)
+        self.compute()
+
+    def action_zero(self) -> None:
+        """Set the cell of your kernel under the cursor to 0."""
+        self.which = len(KERNEL_NAMES) - 1
+        self.kernels[-1][self.cell] = 0
+        self.compute()
+
+    def state(self) -> dict:
+        label = None if self.digits is None else int(self.digits.labels[self.index])
+        return {"kernel": KERNEL_NAMES[self.which], "index": self.index, "label": label}
+
+    def placeholders(self) -> dict[str, str]:
+        s = self.state()
+        out = self.out[self.which] if self.out is not None else None
+        label = "?" if s["label"] is None else str(s["label"])
+        return {"kernel": s["kernel"], "digit_label": label,
+                "out_min": "…" if out is None else fmt(out.min()),
+                "out_max": "…" if out is None else fmt(out.max())}  # fmt: skip
+
+    def render(self) -> Text:
+        if self.problem:
+            return Text(self.problem)
+        if self.out is None or self.digits is None:
+            return Text("compiling the convolution kernel (first use only) …")
+        width = max(20, self.size.width - 2)
+        name = KERNEL_NAMES[self.which]
+        cursor = self.cell if self.which == len(KERNEL_NAMES) - 1 else None
+        kernel = framed_grid(self.kernels[self.which], color=self.color, cursor=cursor)
+        kernel_w = 16
+        wide = width >= 2 * 28 + kernel_w + 4  # digit, kernel and output in one row
+        side = min(28, (width - (kernel_w + 4 if wide else 2)) // 2)
+        label = int(self.digits.labels[self.index])
+        x = self.digits.images[self.index, 0]  # (28, 28)
+        maps = [captioned(f"digit #{self.index} ({label})",
+                          heatmap(x, max_width=side, max_height=side, color=self.color)),
+                captioned(f"output ({name})",
+                          heatmap(self.out[self.which], max_width=side, max_height=side,
+                                  color=self.color))]  # fmt: skip
+        kernel_block = captioned(f"kernel: {name}", kernel)
+        if wide:
+            top = side_by_side([maps[0], kernel_block, maps[1]], gap=2)
+        else:
+            top = stack([side_by_side(maps, gap=2), kernel_block], gap=0)
+        small = min(28, (width - 4 * 2) // 5)
+        if small >= 10:
+            tiles = [captioned(n[:small], heatmap(self.out[k], max_width=small,
+                                                  max_height=small, color=self.color))
+                     for k, n in enumerate(KERNEL_NAMES)]  # fmt: skip
+            return stack([top, captioned("all five kernels", side_by_side(tiles, gap=2))], gap=0)
+        return top
+
+
+_COMPILED = False  # set once a convolution ran in this process (Numba compiled it)
+
+
+LESSON = Lesson(
+    number=1,
+    markdown_file="01-convolution.md",
+    pages=(
+        Page(ArticleView, question=SUM_QUESTION),
+        Page(ArticleView),
+        Page(ArticleView),
+        Page(DigitView),
+        Page(DigitView),
+    ),
+    explorer="article",
+    keys=(
+        ("←↑↓→", "slide the window (page 1-3); move the edit cursor in your kernel (page 5)"),
+        ("k / K", "next / previous kernel on the digit"),
+        ("< >", "previous / next digit"),
+        ("+ - 0", "change the cell of your kernel under the cursor"),
+    ),  # fmt: skip
+)

@@ -1,0 +1,352 @@
+"""LessonScreen: a lesson's Markdown text beside its live view, a question line, page keys."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Input, Markdown, Static
+from textual.worker import get_current_worker
+
+from tui.lessons.base import LessonView, fill
+from tui.messages import CompileProgress
+from tui.widgets.labkit import Notices, command_rows
+
+NARROW = 100  # below this width the text column is narrower (and t folds it away)
+
+BINDINGS = [
+    Binding("pagedown", "page(1)", "next page", key_display="PgDn"),
+    Binding("pageup", "page(-1)", "previous page", key_display="PgUp"),
+    Binding("n,right_square_bracket", "next_lesson(1)", "next lesson", key_display="n"),
+    Binding("p,left_square_bracket", "next_lesson(-1)", "previous lesson", key_display="p"),
+    Binding("a", "answer", "answer the question"),
+    Binding("e", "explore", "open the explorer"),
+    Binding("t", "fold_text", "fold the text away / back"),
+    Binding("question_mark", "help", "help", key_display="?"),
+    Binding("escape", "escape", "home (or stop answering)", key_display="esc"),
+    Binding("q", "quit", "quit"),
+]
+# The key line: (key shown, what), in the order they are dropped last-first when space is short.
+KEY_LINE = [("PgDn/PgUp", "page"), ("n/p", "lesson"), ("a", "answer"), ("?", "help"),
+            ("q", "quit"), ("e", "explorer"), ("t", "fold text"), ("esc", "home")]  # fmt: skip
+_WARMED = {"done": False}  # the background compile runs once per process
+
+
+class KeyLine(Static):
+    """The footer: the view's keys first, then the lesson's, cut to the width."""
+
+    def show(self, keys: list[tuple[str, str]]) -> None:
+        """Set the (key, what) pairs to show."""
+        self.keys = keys
+        self.refresh()
+
+    keys: list[tuple[str, str]] = []
+
+    def render(self) -> Text:
+        width = max(20, self.size.width)
+        out = Text(no_wrap=True, overflow="crop")
+        for key, what in self.keys:
+            piece = len(key) + len(what) + 3
+            if out.cell_len + piece > width:
+                continue  # skip, but keep trying shorter ones (? help, q quit)
+            out.append(f" {key}", "bold reverse")
+            out.append(f" {what} ")
+        return out
+
+
+class LessonScreen(Notices, Screen):
+    """One lesson: pages of text, the live views they use, and their questions."""
+
+    BINDINGS = BINDINGS
+    DEFAULT_CSS = """
+    LessonScreen { layout: vertical; }
+    #lesson-head { height: 1; background: $primary 30%; text-style: bold; padding: 0 1; }
+    #lesson-body { height: 1fr; }
+    #lesson-text { width: 44; border-right: tall $primary 40%; scrollbar-size-vertical: 1; }
+    #lesson-text Markdown { margin: 0; padding: 0 1; }
+    #lesson-view { width: 1fr; padding: 0 0 0 1; }
+    #lesson-question { height: auto; max-height: 4; padding: 0 1; background: $panel; }
+    #lesson-answer { display: none; height: 1; border: none; padding: 0 1; }
+    LessonScreen.-asking #lesson-answer { display: block; }
+    LessonScreen.-narrow #lesson-text { width: 34; }
+    LessonScreen.-folded #lesson-text { display: none; }
+    #lesson-keys { height: 1; background: $panel; }
+    """
+
+    def __init__(self, number: int, page: int = 0, warm_up: bool = True) -> None:
+        super().__init__()
+        from tui import lessons
+
+        self.number, self.page, self.do_warm_up = number, page, warm_up
+        self.entry = lessons.entry(number)
+        self.lesson = lessons.load(number) if lessons.available(number) else None
+        self.views: dict[type, LessonView] = {}
+        self.qstate: dict[int, str] = {}  # page -> open | asking | right | wrong
+        self.verdict: dict[int, str] = {}  # page -> the line shown after an answer
+        self.compiling = ""
+        self._text = None
+
+    # ---- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static(id="lesson-head")
+        with Horizontal(id="lesson-body"):
+            with VerticalScroll(id="lesson-text"):
+                yield Markdown(id="lesson-md")
+            yield VerticalScroll(id="lesson-view")
+        yield Static(id="lesson-question")
+        yield Input(id="lesson-answer", compact=True,
+                    placeholder="your answer, then enter (escape: not now)")  # fmt: skip
+        yield KeyLine(id="lesson-keys")
+
+    def on_mount(self) -> None:
+        self.set_class(self.app.size.width < NARROW, "-narrow")
+        if self.lesson is None:
+            self.query_one("#lesson-md", Markdown).update(
+                f"## {escape(self.entry.title)}\n\nThis lesson is still being written."
+            )
+            self._refresh_chrome()
+            return
+        progress = self.app.progress
+        for qi, (page, _q) in enumerate(self.lesson.questions):
+            self.qstate[page] = "right" if qi in progress.answered.get(self.number, ()) else "open"
+            if self.qstate[page] == "right":
+                self.verdict[page] = "✓ answered right before (a: ask again)"
+        self.show_page(min(max(self.page, 0), len(self.lesson.pages) - 1))
+        if self.do_warm_up and not _WARMED["done"]:
+            self.call_after_refresh(self.warm_up)
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+
+    def show_page(self, page: int) -> None:
+        """Show page `page`: its view (made on first use), its text and its question."""
+        self.page = page
+        spec = self.lesson.pages[page]
+        view = self.views.get(spec.view)
+        holder = self.query_one("#lesson-view")
+        if view is None:
+            view = self.views[spec.view] = spec.view()
+            holder.mount(view)
+        for other in self.views.values():
+            other.display = other is view
+        view.show_page(spec.mode)
+        self._refresh_question()
+        self._refresh_text()
+        self._refresh_chrome()
+        if not self.has_class("-asking"):
+            view.focus()
+
+    @property
+    def view(self) -> LessonView | None:
+        """The view of the page on screen."""
+        if self.lesson is None:
+            return None
+        return self.views.get(self.lesson.pages[self.page].view)
+
+    def _refresh_text(self) -> None:
+        view = self.view
+        text = fill(self.lesson.texts()[self.page], view.placeholders() if view else {})
+        if text != self._text:
+            self._text = text
+            self.query_one("#lesson-md", Markdown).update(text)
+
+    def _refresh_chrome(self) -> None:
+        pages = len(self.lesson.pages) if self.lesson else 1
+        total = len(self.lesson.questions) if self.lesson else 0
+        done = self.app.progress.count(self.number)
+        tick = "✓" if total and done >= total else "·"
+        from tui.lessons import ENTRIES
+
+        head = Text(no_wrap=True, overflow="ellipsis")
+        head.append(f"Lesson {self.number} of {len(ENTRIES)} · {self.entry.title}")
+        head.append(f"   page {self.page + 1}/{pages}   {tick} {min(done, total)}/{total}")
+        if self.compiling:
+            head.append(f"   {self.compiling}", "italic")
+        self.query_one("#lesson-head", Static).update(head)
+        keys = []
+        view = self.view
+        if view is not None:
+            keys += [(self.app.get_key_display(b), b.description)
+                     for b in view.BINDINGS if b.show]  # fmt: skip
+        self.query_one(KeyLine).show(keys + KEY_LINE)
+
+    # ---- questions ------------------------------------------------------------------------
+    def _refresh_question(self) -> None:
+        spec = self.lesson.pages[self.page]
+        line = self.query_one("#lesson-question", Static)
+        view = self.view
+        q = spec.question
+        if q is None:
+            line.update(Text("no question on this page: PgDn goes on", style="dim"))
+            if view is not None:
+                view.concealed = False
+            return
+        status = self.qstate.get(self.page, "open")
+        view.concealed = status in ("open", "asking")
+        prompt = Text("? ", style="bold")
+        prompt.append(q.prompt_text(view.state()))
+        if status == "open":
+            prompt.append("  (a: answer)", style="dim")
+        elif status in ("right", "wrong"):
+            prompt = Text(self.verdict.get(self.page, ""))
+        line.update(prompt)
+
+    def action_answer(self) -> None:
+        """Answer the page's question (asks again if it was answered)."""
+        if self.lesson is None or self.lesson.pages[self.page].question is None:
+            self.notify_once("this page asks no question", "information")
+            return
+        self.qstate[self.page] = "asking"
+        self.add_class("-asking")
+        self._refresh_question()
+        field = self.query_one("#lesson-answer", Input)
+        field.value = ""
+        field.focus()
+
+    @on(Input.Submitted, "#lesson-answer")
+    def check_answer(self, event: Input.Submitted) -> None:
+        """Check the reply against the answer the engine computes from the state on screen."""
+        q = self.lesson.pages[self.page].question
+        state = self.view.state()
+        verdict = q.check(event.value, state)
+        reply = escape(event.value.strip())
+        if verdict is None:
+            kind = "a number" if q.kind == "number" else "one of the option numbers"
+            self.query_one("#lesson-question", Static).update(
+                Text(f"'{reply}' is not {kind}: ") + Text(q.prompt_text(state))
+            )
+            return
+        from tui.render.numbers import format_number
+
+        expected = q.answer(state)
+        shown = format_number(expected) if q.kind == "number" else str(expected)
+        if verdict:
+            self.verdict[self.page] = f"✓ {shown}: right. {q.worked(state)}"
+            qi = [page for page, _ in self.lesson.questions].index(self.page)
+            self.app.progress.mark(self.number, qi)
+            problem = self.app.progress.take_problem()
+            if problem:
+                self.notify(escape(problem), severity="warning", timeout=8)
+        else:
+            self.verdict[self.page] = f"✗ not {reply}: it is {shown}. {q.worked(state)}"
+        self.qstate[self.page] = "right" if verdict else "wrong"
+        self._stop_asking()
+
+    def _stop_asking(self) -> None:
+        self.remove_class("-asking")
+        if self.qstate.get(self.page) == "asking":
+            self.qstate[self.page] = "open"
+        self._refresh_question()
+        self._refresh_chrome()
+        if self.view is not None:
+            self.view.focus()
+
+    # ---- messages from views and the warm-up -----------------------------------------------
+    def on_lesson_view_changed(self, message: LessonView.Changed) -> None:
+        if message.control is not None and message.control is not self.view:
+            return
+        self._refresh_text()
+        if self.qstate.get(self.page) != "asking":
+            self._refresh_question()
+
+    @work(thread=True, exclusive=True, group="lesson-warmup", exit_on_error=False)
+    def warm_up(self) -> None:
+        """Compile (or load) every engine kernel in the background, with progress in the head."""
+        worker = get_current_worker()
+        try:
+            from engine.warmup import warmup
+
+            def progress(done: int, total: int, name: str) -> None:
+                if worker.is_cancelled:
+                    raise RuntimeError("warm-up cancelled")
+                self.post_message(CompileProgress(done, total, name))
+
+            warmup(progress)
+            _WARMED["done"] = True
+        except Exception as exc:  # the lessons still work; the kernels compile on first use
+            self.post_message(CompileProgress(-1, 0, f"{type(exc).__name__}: {exc}"))
+
+    def on_compile_progress(self, message: CompileProgress) -> None:
+        if message.done < 0:
+            self.compiling = ""
+        elif message.done >= message.total:
+            self.compiling = ""
+        else:
+            self.compiling = f"compiling kernels {message.done}/{message.total}"
+        self._refresh_chrome()
+
+    # ---- navigation -----------------------------------------------------------------------
+    def action_page(self, delta: int) -> None:
+        """Next or previous page (at the ends, say where the next lesson is)."""
+        if self.lesson is None:
+            return
+        page = self.page + delta
+        if not 0 <= page < len(self.lesson.pages):
+            hint = "n: next lesson" if delta > 0 else "p: previous lesson"
+            self.notify_once(f"{'last' if delta > 0 else 'first'} page ({hint})", "information")
+            return
+        self._stop_asking_silently()
+        self.show_page(page)
+
+    def _stop_asking_silently(self) -> None:
+        self.remove_class("-asking")
+        if self.qstate.get(self.page) == "asking":
+            self.qstate[self.page] = "open"
+
+    def action_next_lesson(self, delta: int) -> None:
+        """The next or previous lesson."""
+        from tui.lessons import ENTRIES
+
+        number = self.number + delta
+        if not 1 <= number <= len(ENTRIES):
+            self.notify_once(f"there is no lesson {number}", "information")
+            return
+        self.action_lesson(number)
+
+    def action_lesson(self, number: int) -> None:
+        """Open lesson `number` in place of this one."""
+        self.app.switch_screen(LessonScreen(number, warm_up=self.do_warm_up))
+
+    def action_explore(self) -> None:
+        """The explorer on this lesson's model (escape comes back)."""
+        from tui.screens.explorer import ExplorerScreen
+
+        preset = self.lesson.explorer if self.lesson else None
+        self.app.push_screen(ExplorerScreen(preset=preset, warm_up=self.do_warm_up))
+
+    def action_fold_text(self) -> None:
+        """Hide the text so the view gets the whole width (press again to bring it back)."""
+        self.toggle_class("-folded")
+
+    def action_escape(self) -> None:
+        """Stop answering, or go back to the home screen."""
+        if self.has_class("-asking"):
+            self._stop_asking()
+        elif len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_help(self) -> None:
+        """Every key of this screen and of the lesson's views."""
+        from tui.screens.help import HelpScreen
+
+        rows = [(key, doc) for key, _name, _action, doc in command_rows(self)]
+        if self.lesson is not None:
+            rows += list(self.lesson.keys)
+        self.app.push_screen(HelpScreen(rows))
+
+    def action_quit(self) -> None:
+        """Quit the app."""
+        self.app.exit()
+
+    def command_rows(self) -> list[tuple[str, str, str, str]]:
+        """Palette rows: this screen's keys and every lesson by name."""
+        from tui.lessons import ENTRIES
+
+        rows = command_rows(self)
+        rows += [("", f"Lesson {e.number}: {e.title}", f"lesson({e.number})", "open this lesson")
+                 for e in ENTRIES]  # fmt: skip
+        return rows
