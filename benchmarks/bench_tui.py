@@ -11,6 +11,7 @@ Each measurement runs the real CnnTuiApp headless (Textual's run_test) in a fres
 The cold runs point NUMBA_CACHE_DIR at a fresh empty directory.
 
     /work/venv/bin/python benchmarks/bench_tui.py [--runs 3] [--steps 100] [--out FILE]
+    /work/venv/bin/python benchmarks/bench_tui.py --lessons [--runs 3]   (bench_lessons.py)
 """
 
 from __future__ import annotations
@@ -149,7 +150,17 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=100, help="steps in the latency run")
     parser.add_argument("--preset", default=None, help="preset (default: the app's default)")
     parser.add_argument("--out", default="/work/notes/bench_tui.txt")
+    parser.add_argument("--lessons", action="store_true", help="only the lessons section")
     args = parser.parse_args()
+    if args.lessons:  # the lessons section: benchmarks/bench_lessons.py
+        from bench_lessons import lessons_report
+
+        text = "command: benchmarks/bench_tui.py " + " ".join(sys.argv[1:]) + "\n"
+        text += lessons_report(args.runs)
+        print(text)
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text)
+        return
     if args.child:
         print(json.dumps(asyncio.run(child_main(args.steps, args.preset))))
         return

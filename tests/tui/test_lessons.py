@@ -150,7 +150,7 @@ async def test_every_placeholder_is_filled_on_every_page(tmp_path, number):
 async def test_lesson1_sums_to_six_at_all_nine_positions(tmp_path, size):
     from engine.presets import article
 
-    preset = article()
+    preset = article(np.random.default_rng(0))
     engine_out = preset.model.forward(np.tile(np.arange(4, -1, -1), (1, 1, 5, 1)))  # rows 4..0
     hand = 3 * (4 * 1 + 3 * 0 + 2 * -1)  # three kernel rows of 4·1 + 3·0 + 2·(−1)
     assert hand == 6
@@ -248,3 +248,218 @@ async def test_lesson1_digit_page_convolves_with_the_engine(tmp_path):
         await pilot.press("up", "down", "plus", "plus")
         await pilot.pause()
         np.testing.assert_allclose(view.out[4], 3 * x[0, 0], atol=1e-5)
+
+
+async def open_page(app, pilot, page: int):
+    """Show `page` of the lesson on screen and wait until its view has its numbers."""
+    screen = app.screen
+    screen.show_page(page)
+    view = screen.view
+    await until(lambda: view.ready)
+    await pilot.pause()
+    return screen, view
+
+
+async def answer(pilot, screen, reply: str) -> str:
+    """Type a reply to the page's question; the question line afterwards."""
+    await pilot.press("a", *reply, "enter")
+    await pilot.pause()
+    return question_line(screen)
+
+
+# ---- lesson 2 -------------------------------------------------------------------------------
+@size_ids
+async def test_lesson2_output_sizes_from_the_formula_and_the_engine_agree(tmp_path, size):
+    from engine.conv import Conv2d
+    from engine.presets import article_input
+
+    x = article_input()  # (1, 1, 5, 5)
+    app = learn_app(tmp_path, 2)
+    async with app.run_test(size=size) as pilot:
+        screen, view = await open_page(app, pilot, 0)  # k 3, s 1, p 1; p chosen
+        await pilot.press("right")  # p = 2
+        await pilot.press("up", "up", "right", "right")  # k = 5
+        await pilot.pause()
+        await until(lambda: view.result["settings"] == {"k": 5, "s": 1, "p": 2})
+        for k, s, p in [(5, 1, 2), (3, 1, 0), (3, 2, 1), (2, 2, 0), (1, 3, 0), (4, 3, 3)]:
+            view.settings = {"k": k, "s": s, "p": p}
+            view.compute()
+            await until(lambda k=k, s=s, p=p: view.result["settings"] == {"k": k, "s": s, "p": p})
+            hand = (5 + 2 * p - k) // s + 1  # floor((H + 2p - k) / s) + 1, by hand
+            engine_shape = Conv2d(1, 1, k, stride=s, padding=p).forward(x).shape[-2:]
+            assert view.result["shape"] == (hand, hand) == engine_shape
+            assert view.result["out"].shape == (hand, hand)
+            assert view.result["formula"].split(";")[0].endswith(f"= {hand}")
+        # stride 2 with k = 2 never reads the last column; the view says which
+        view.settings = {"k": 2, "s": 2, "p": 0}
+        view.compute()
+        await until(lambda: view.result["settings"] == {"k": 2, "s": 2, "p": 0})
+        assert view.never_read() == ([4], [4])
+        # an impossible setting is explained, not just refused
+        view.settings = {"k": 7, "s": 1, "p": 0}
+        view.compute()
+        await pilot.pause()
+        assert view.result["shape"] is None
+        shown = " ".join(plain(view, size[0]).split())
+        assert "fits nowhere" in shown and "floor((5 + 0 - 7) / 1) + 1 = -1" in shown
+
+
+async def test_lesson2_question_hides_the_size_until_answered(tmp_path):
+    app = learn_app(tmp_path, 2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, view = await open_page(app, pilot, 0)
+        worked = "floor((5 + 2 - 3) / 1) + 1 = 5"  # k 3, s 1, p 1 keeps the 5 columns
+        assert worked not in screen._text and "wide and ?." in " ".join(screen._text.split())
+        line = await answer(pilot, screen, "3")
+        assert line.startswith("✗ not 3: it is 5") and worked in screen._text
+        line = await answer(pilot, screen, "5")
+        assert line.startswith("✓ 5: right")
+
+
+# ---- lesson 3 -------------------------------------------------------------------------------
+async def test_lesson3_sum_over_input_channels_matches_the_engine(tmp_path):
+    app = learn_app(tmp_path, 3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, view = await open_page(app, pilot, 0)
+        assert view.result["params1"] == 8 * 1 * 3 * 3 + 8  # by hand: weights + biases
+        screen, view = await open_page(app, pilot, 1)
+        await pilot.press("c", "c", "right", "down")
+        await until(lambda: view.result["channel"] == 2 and view.result["pos"] == (7, 7))
+        r = view.result
+        assert len(r["partial"]) == 8 and r["terms"] == 8 * 3 * 3
+        assert sum(r["partial"]) + r["bias"] == pytest.approx(r["engine_value"], abs=1e-4)
+        assert r["total"] == pytest.approx(r["engine_value"], abs=1e-4)
+        line = await answer(pilot, screen, "72")
+        assert line.startswith("✓ 72: right")
+
+
+# ---- lesson 4 -------------------------------------------------------------------------------
+@size_ids
+async def test_lesson4_winner_and_routed_gradient(tmp_path, size):
+    app = learn_app(tmp_path, 4)
+    async with app.run_test(size=size) as pilot:
+        screen, view = await open_page(app, pilot, 0)
+        r = view.result
+        patch, g = r["patch"].astype(np.float64), r["grad_out"]
+        for i in range(2):
+            for j in range(2):
+                await pilot.press("up", "left", *(["down"] * i), *(["right"] * j))
+                await pilot.pause()
+                window = patch[2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
+                first = int(np.flatnonzero(window.ravel() == window.max())[0])  # row-major
+                wr, wc = 2 * i + first // 2, 2 * j + first % 2
+                assert view.winner() == (wr, wc)
+                routed = r["grad_in"]["max"][2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
+                expected = np.zeros((2, 2))
+                expected.flat[first] = g[i, j]
+                np.testing.assert_allclose(routed, expected, atol=1e-7)
+                spread = r["grad_in"]["average"][2 * i : 2 * i + 2, 2 * j : 2 * j + 2]
+                np.testing.assert_allclose(spread, np.full((2, 2), g[i, j] / 4), atol=1e-7)
+        corner = view.state()["corner"]
+        number = ("top-left", "top-right", "bottom-left", "bottom-right").index(corner) + 1
+        line = await answer(pilot, screen, str(number))
+        assert line.startswith(f"✓ {corner}: right")
+
+
+def test_a_tie_goes_to_the_first_cell_in_row_major_order():
+    from engine.pool import MaxPool2d
+
+    pool = MaxPool2d(2)
+    x = np.zeros((1, 1, 2, 2), dtype=np.float32)  # a window of ReLU zeros: a four-way tie
+    pool.forward(x)
+    g = pool.backward(np.ones((1, 1, 1, 1), dtype=np.float32))
+    assert g[0, 0].tolist() == [[1, 0], [0, 0]]
+
+
+# ---- lesson 5 -------------------------------------------------------------------------------
+async def test_lesson5_derivatives_and_a_dead_relu(tmp_path):
+    app = learn_app(tmp_path, 5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen, view = await open_page(app, pilot, 0)
+        s = view.state()
+        assert s["sig_max"] == pytest.approx(0.25, abs=1e-7)  # σ(0)(1 − σ(0)) = 0.5 · 0.5
+        assert s["tanh_max"] == pytest.approx(1.0, abs=1e-7)  # 1 − tanh(0)²
+        assert (s["x"], s["d"]) == (1.0, 1.0)  # ReLU' at x = 1
+        await pilot.press(*["left"] * 40)  # x = -1
+        assert view.state()["d"] == 0.0
+        await pilot.press("f")  # sigmoid at x = -1: σ'(x) = σ(x)(1 − σ(x))
+        sig = 1 / (1 + np.exp(1.0))
+        assert view.state()["d"] == pytest.approx(sig * (1 - sig), abs=1e-7)
+        line = await answer(pilot, screen, "0.25")
+        assert line.startswith("✓ 0.25: right")
+        screen, view = await open_page(app, pilot, 1)
+        assert view.state()["five"] == pytest.approx(0.25**5, rel=1e-6)
+        screen, view = await open_page(app, pilot, 2)
+        s = view.state()
+        assert s["active_before"] > 0 and s["active_after"] == 0 and s["grad_sum"] == 0
+
+
+# ---- lesson 6 -------------------------------------------------------------------------------
+@size_ids
+async def test_lesson6_cross_entropy_is_minus_log_p(tmp_path, size):
+    app = learn_app(tmp_path, 6)
+    async with app.run_test(size=size) as pilot:
+        screen, view = await open_page(app, pilot, 0)
+        for _ in range(3):
+            r = view.result
+            z = r["logits"]
+            p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()  # softmax by hand, float64
+            t = r["target"]
+            assert r["loss"] == pytest.approx(-np.log(p[t]), rel=1e-4, abs=1e-6)
+            onehot = np.eye(10)[t]
+            np.testing.assert_allclose(r["grad"], p - onehot, atol=1e-5)
+            await pilot.press("right")  # pretend the target were the next class
+            await until(lambda t=t: view.result["target"] == (t + 1) % 10)
+        await pilot.press("left", "left", "left")
+        await until(lambda: view.result["target"] == view.result["label"])
+        line = await answer(pilot, screen, fmt_number(view.result["loss"]))
+        assert "right" in line
+
+
+def fmt_number(value: float) -> str:
+    return f"{value:.4f}"
+
+
+async def test_lesson6_mse_and_its_gradient_on_the_article_example(tmp_path):
+    app = learn_app(tmp_path, 6)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, view = await open_page(app, pilot, 2)
+        r = view.result
+        assert r["loss"] == pytest.approx(36.0)  # mean((6 - 0)²) over 9 elements
+        np.testing.assert_allclose(r["grad"], np.full((3, 3), 2 * 6 / 9), rtol=1e-6)
+        await pilot.press("right", "plus", "plus")  # target at (0,1) from 0 to 2
+        await until(lambda: view.result["target"][0, 1] == 2)
+        assert view.state()["g"] == pytest.approx(2 * (6 - 2) / 9, rel=1e-6)
+        line = await answer(pilot, screen, "0.889")
+        assert line.startswith("✓ 0.889: right")
+
+
+# ---- every lesson: NO_COLOR and random keys -----------------------------------------------
+@pytest.mark.parametrize("number", WRITTEN)
+async def test_every_lesson_without_colour(tmp_path, monkeypatch, number):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = learn_app(tmp_path, number)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        for page in range(len(screen.lesson.pages)):
+            screen.show_page(page)
+            view = screen.view
+            await until(lambda view=view: view.ready)
+            await pilot.pause()
+            assert app._exception is None
+            assert not view.color
+
+
+async def test_random_keys_through_the_lessons_never_crash(tmp_path):
+    import random
+
+    keys = ["pagedown", "pageup", "n", "p", "left", "right", "up", "down", "a", "enter",
+            "escape", "k", "c", "m", "f", "w", "plus", "minus", "1", "0", "t", "space",
+            "less_than_sign", "greater_than_sign", "question_mark", "backspace"]  # fmt: skip
+    rnd = random.Random(9)
+    app = learn_app(tmp_path, 1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for key in rnd.choices(keys, k=150):
+            await pilot.press(key)
+        await pilot.pause()
+        assert app.is_running and app._exception is None

@@ -11,7 +11,8 @@ How to add a lesson (lesson 1, tui/lessons/lesson01_convolution.py, is the worke
    - `placeholders() -> dict[str, str]`: the numbers for the Markdown text, from the engine;
    - `state() -> dict`: what questions read (the numbers on screen, from the engine);
    - calls `self.changed()` after its state changes, so the text and question re-render;
-   - hides what the open question asks while `self.concealed` is true (e.g. shows `?`);
+   - hides what the open question asks while `self.concealed` is true (e.g. shows `?`),
+     and lists in SECRET the placeholders that would give the answer away in the text;
    - `show_page(mode)` is called with the Page's `mode` when its page is shown.
    Keep engine imports inside methods (`import tui.app` must stay free of numba), and do
    slow work (Numba compiles, MNIST loading) in `@work(thread=True)` workers with progress.
@@ -42,7 +43,7 @@ from textual.widget import Widget
 from tui.colormode import use_color
 
 PAGE_MARK = "<!-- page -->"
-PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,13 @@ class LessonView(Widget, can_focus=True):
     LessonView {
         height: auto;
         padding: 0 1;
+        text-wrap: nowrap;
+        text-overflow: clip;
     }
     """
 
     concealed: reactive[bool] = reactive(False)  # a question is open: hide its answer
+    SECRET: frozenset[str] = frozenset()  # placeholders shown as "?" while concealed
 
     class Changed(Message):
         """The view's state changed: re-fill the text and the question."""
@@ -179,6 +183,11 @@ class LessonView(Widget, can_focus=True):
         """What questions read: the numbers on screen, from the engine."""
         return {}
 
+    @property
+    def ready(self) -> bool:
+        """False while the numbers are still being computed (questions wait for them)."""
+        return True
+
     def show_page(self, mode: str) -> None:
         """Called when a page using this view is shown, with the page's mode."""
         self.mode = mode
@@ -191,6 +200,12 @@ class LessonView(Widget, can_focus=True):
 
     def watch_concealed(self, _old: bool, _new: bool) -> None:
         self.refresh(layout=True)
+
+    def room(self) -> tuple[int, int]:
+        """(columns, rows) the view can draw in without scrolling (its width, the pane's height)."""
+        parent = self.parent
+        height = parent.size.height if parent is not None else self.size.height
+        return max(20, self.size.width - 2), max(8, height)
 
     @property
     def color(self) -> bool:

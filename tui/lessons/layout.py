@@ -56,16 +56,24 @@ def framed_grid(
     cursor: tuple[int, int] | None = None,
     hidden: bool = False,
     visited: set[tuple[int, int]] | None = None,
+    pad: int = 0,
+    warn_zero: bool = False,
 ) -> Text:
     """A number grid with a box drawn around window (top, left, height, width).
 
     The frame is drawn with or without colour; in colour the window's cells are also tinted.
     `cursor` marks one cell (reverse video), `hidden` shows every number as "?", `visited`
-    marks cells with a dot after the number (e.g. positions a strided window never reaches).
+    dims cells outside it, `pad` shows a border of that width as "·" (zero padding), and
+    `warn_zero` marks zeros (e.g. pixels no window reads) in bold reverse video.
     """
     a = np.asarray(a2d, dtype=np.float64)
     h, w = a.shape
-    strs = [["?" if hidden else format_number(v) for v in row] for row in a]
+
+    def in_pad(r: int, c: int) -> bool:
+        return pad > 0 and (r < pad or c < pad or r >= h - pad or c >= w - pad)
+
+    strs = [["?" if hidden else ("·" if in_pad(r, c) else format_number(v))
+             for c, v in enumerate(row)] for r, row in enumerate(a)]  # fmt: skip
     cell = max(2, max(len(s) for row in strs for s in row))
     top, left, wh, ww = window if window is not None else (-9, -9, 0, 0)
     tint = colors.HIGHLIGHT_STYLE if color else Style(bold=True)
@@ -108,10 +116,23 @@ def framed_grid(
                 style = cur_style
             elif inside_rows and left <= c < left + ww:
                 style = tint
-            elif a[r, c] == 0 and not hidden:
+            elif warn_zero and a[r, c] == 0:
+                style = Style(bold=True, reverse=True)
+            elif (a[r, c] == 0 or in_pad(r, c)) and not hidden:
                 style = colors.ZERO_NUMBER
             text = strs[r][c].rjust(cell)
             if visited is not None and (r, c) not in visited:
                 style = Style(dim=True)
             out.append(text, style)
     return out
+
+
+def tile_side(count: int, width: int, height: int, lo: int = 8, hi: int = 28) -> int:
+    """The widest square heatmap side (in columns) so that `count` captioned tiles, each
+    side wide and side // 2 + 1 lines tall with gaps of 2, fit in width x height."""
+    for side in range(hi, lo - 1, -1):
+        per_row = max(1, (width + 2) // (side + 2))
+        rows = -(-count // per_row)
+        if rows * (side // 2 + 1) <= height:
+            return side
+    return lo

@@ -6,11 +6,10 @@ import math
 
 import numpy as np
 from rich.text import Text
-from textual import work
 from textual.binding import Binding
-from textual.message import Message
 
 from tui.lessons.base import Lesson, LessonView, Page, Question
+from tui.lessons.compute import EngineWork
 from tui.lessons.layout import captioned, framed_grid, side_by_side, stack
 from tui.render.heatmap import heatmap
 from tui.render.numbers import format_number as fmt
@@ -23,15 +22,16 @@ def show_term(term) -> str:
 
 def article_layer():
     """The article's Conv2d(1->1, k=3) with the vertical-edge kernel and bias 0."""
-    from engine.module import preserved_rng
     from engine.presets import article
 
-    with preserved_rng():  # building the layer draws init weights: give them back
-        return article().model.layers[0]
+    # the preset sets the kernel and bias itself; a fixed generator keeps the draw reproducible
+    return article(np.random.default_rng(0)).model.layers[0]
 
 
 class ArticleView(LessonView):
     """The 5x5 input, the kernel and the 3x3 output; arrows slide the window."""
+
+    SECRET = frozenset({"total", "rows_total", "row_sum"})
 
     BINDINGS = [
         Binding("left", "slide(0,-1)", "slide", key_display="←↑↓→"),
@@ -42,7 +42,7 @@ class ArticleView(LessonView):
 
     def __init__(self) -> None:
         super().__init__(id="article-view")
-        from engine.explain_forward import explain_forward
+        from engine.explain import explain_forward
         from engine.presets import article_input
 
         self.conv, self.x = article_layer(), article_input()  # x: (1, 1, 5, 5)
@@ -150,7 +150,7 @@ def named_kernels() -> np.ndarray:
     return np.stack([vertical, vertical.T, blur, sharpen, yours]).astype(np.float32)
 
 
-class DigitView(LessonView):
+class DigitView(EngineWork, LessonView):
     """A real MNIST digit through five 3x3 kernels (one Conv2d, 5 output channels)."""
 
     BINDINGS = [
@@ -167,66 +167,38 @@ class DigitView(LessonView):
         Binding("0", "zero", "cell to 0", show=False),
     ]
 
-    class Computed(Message):
-        """The worker finished the first convolution (kernels compiled)."""
-
-        def __init__(self, out: np.ndarray, index: int) -> None:
-            super().__init__()
-            self.out, self.index = out, index
-
     def __init__(self) -> None:
         super().__init__(id="digit-view")
         self.kernels = named_kernels()
         self.which, self.index, self.cell = 0, 0, (1, 1)
-        self.out: np.ndarray | None = None  # (5, 28, 28), from the engine
-        self.problem = ""
         self.conv = None
         self.digits = None
+
+    @property
+    def out(self) -> np.ndarray | None:
+        """The five output maps (5, 28, 28) from the engine, None until computed."""
+        return self.result
 
     def on_mount(self) -> None:
         self.compute()
 
-    def _setup(self) -> None:
+    def kernel_key(self) -> str:
+        return "conv3x3"
+
+    def calculate(self) -> np.ndarray:
+        """The digit through Conv2d(1->5, k=3, p=1) holding the five kernels."""
         from engine.conv import Conv2d
         from engine.data import load_mnist
-        from engine.module import preserved_rng
 
         if self.conv is None:
-            with preserved_rng():
-                self.conv = Conv2d(1, len(KERNEL_NAMES), 3, padding=1)
-            self.conv.bias.value[...] = 0
+            conv = Conv2d(1, len(KERNEL_NAMES), 3, padding=1, rng=np.random.default_rng(0))
+            conv.bias.value[...] = 0
+            self.conv = conv
         if self.digits is None:
             self.digits = load_mnist()
-
-    def _forward(self) -> np.ndarray:
         self.conv.weight.value[:, 0] = self.kernels  # (5, 1, 3, 3) <- (5, 3, 3)
         x = self.digits.images[self.index : self.index + 1]  # (1, 1, 28, 28)
         return self.conv.forward(x)[0]  # (5, 28, 28)
-
-    def compute(self) -> None:
-        """Convolve now when the kernels are compiled, else in a worker (first use compiles)."""
-        if _COMPILED:
-            self._setup()
-            self.out = self._forward()
-            self.changed()
-        else:
-            self._compute_in_thread(self.index)
-
-    @work(thread=True, exclusive=True, group="lesson-digit", exit_on_error=False)
-    def _compute_in_thread(self, index: int) -> None:
-        global _COMPILED
-        try:
-            self._setup()
-            out = self._forward()
-            _COMPILED = True
-            self.post_message(self.Computed(out, index))
-        except Exception as exc:  # no MNIST files, a compile failure: say so, keep going
-            self.problem = f"cannot convolve the digit: {type(exc).__name__}: {exc}"
-            self.call_from_thread(self.changed)
-
-    def on_digit_view_computed(self, message: Computed) -> None:
-        self.out = message.out
-        self.compute()  # state may have moved on while compiling: recompute, now fast
 
     def action_kernel(self, delta: int) -> None:
         """Show the next (or previous) kernel's output."""
@@ -271,7 +243,7 @@ class DigitView(LessonView):
 
     def render(self) -> Text:
         if self.problem:
-            return Text(self.problem)
+            return Text(f"cannot convolve the digit: {self.problem}")
         if self.out is None or self.digits is None:
             return Text("compiling the convolution kernel (first use only) …")
         width = max(20, self.size.width - 2)
@@ -300,9 +272,6 @@ class DigitView(LessonView):
                      for k, n in enumerate(KERNEL_NAMES)]  # fmt: skip
             return stack([top, captioned("all five kernels", side_by_side(tiles, gap=2))], gap=0)
         return top
-
-
-_COMPILED = False  # set once a convolution ran in this process (Numba compiled it)
 
 
 LESSON = Lesson(

@@ -51,7 +51,7 @@ class HomeScreen(Notices, Screen):
                      "digit; every number comes from the engine.", style="dim")  # fmt: skip
         yield Static(title, id="home-title")
         yield OptionList(id="home-list")
-        yield Static(Text("↑↓ enter open · e explorer · T training · P predict · L transfer"
+        yield Static(Text("enter open · e explorer · T training · P predict · L transfer"
                           " · ? help · q quit"), id="home-keys")  # fmt: skip
 
     def on_mount(self) -> None:
@@ -80,7 +80,7 @@ class HomeScreen(Notices, Screen):
                 continue
             total = len(lessons.load(e.number).questions)
             done = progress.count(e.number)
-            mark = "✓" if progress.done(e.number, total) else ("◐" if done else " ")
+            mark = "✓" if progress.done(e.number, total) else ("◐" if done else "○")
             line.append(f" {mark}  {e.number:>2}  {e.title}")
             listing.add_option(Option(line, id=f"lesson-{e.number}"))
         listing.add_option(None)

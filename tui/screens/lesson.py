@@ -19,8 +19,21 @@ from tui.widgets.labkit import Notices, command_rows
 NARROW = 100  # below this width the text column is narrower (and t folds it away)
 
 BINDINGS = [
-    Binding("pagedown", "page(1)", "next page", key_display="PgDn"),
-    Binding("pageup", "page(-1)", "previous page", key_display="PgUp"),
+    Binding(
+        "pagedown",
+        "page(1)",
+        "read on: scroll the text, then the next page",
+        key_display="PgDn",
+        priority=True,
+    ),
+    Binding(
+        "pageup",
+        "page(-1)",
+        "back: scroll the text, then the previous page",
+        key_display="PgUp",
+        priority=True,
+    ),
+    Binding("space", "page(1)", "read on", show=False),
     Binding("n,right_square_bracket", "next_lesson(1)", "next lesson", key_display="n"),
     Binding("p,left_square_bracket", "next_lesson(-1)", "previous lesson", key_display="p"),
     Binding("a", "answer", "answer the question"),
@@ -89,6 +102,7 @@ class LessonScreen(Notices, Screen):
         self.verdict: dict[int, str] = {}  # page -> the line shown after an answer
         self.compiling = ""
         self._text = None
+        self._text_page = -1
 
     # ---- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -135,7 +149,6 @@ class LessonScreen(Notices, Screen):
             other.display = other is view
         view.show_page(spec.mode)
         self._refresh_question()
-        self._refresh_text()
         self._refresh_chrome()
         if not self.has_class("-asking"):
             view.focus()
@@ -149,10 +162,16 @@ class LessonScreen(Notices, Screen):
 
     def _refresh_text(self) -> None:
         view = self.view
-        text = fill(self.lesson.texts()[self.page], view.placeholders() if view else {})
+        values = view.placeholders() if view else {}
+        if view is not None and view.concealed:
+            values = {k: ("?" if k in view.SECRET else v) for k, v in values.items()}
+        text = fill(self.lesson.texts()[self.page], values)
         if text != self._text:
-            self._text = text
+            new_page = self._text_page != self.page
+            self._text, self._text_page = text, self.page
             self.query_one("#lesson-md", Markdown).update(text)
+            if new_page:
+                self.query_one("#lesson-text", VerticalScroll).scroll_home(animate=False)
 
     def _refresh_chrome(self) -> None:
         pages = len(self.lesson.pages) if self.lesson else 1
@@ -176,6 +195,10 @@ class LessonScreen(Notices, Screen):
 
     # ---- questions ------------------------------------------------------------------------
     def _refresh_question(self) -> None:
+        self._show_question()
+        self._refresh_text()  # concealed placeholders follow the question's state
+
+    def _show_question(self) -> None:
         spec = self.lesson.pages[self.page]
         line = self.query_one("#lesson-question", Static)
         view = self.view
@@ -187,6 +210,9 @@ class LessonScreen(Notices, Screen):
             return
         status = self.qstate.get(self.page, "open")
         view.concealed = status in ("open", "asking")
+        if not view.ready:
+            line.update(Text("? (the question comes when the numbers are ready …)", "dim"))
+            return
         prompt = Text("? ", style="bold")
         prompt.append(q.prompt_text(view.state()))
         if status == "open":
@@ -199,6 +225,9 @@ class LessonScreen(Notices, Screen):
         """Answer the page's question (asks again if it was answered)."""
         if self.lesson is None or self.lesson.pages[self.page].question is None:
             self.notify_once("this page asks no question", "information")
+            return
+        if not self.view.ready:
+            self.notify_once("the numbers are still being computed: a moment", "information")
             return
         self.qstate[self.page] = "asking"
         self.add_class("-asking")
@@ -281,8 +310,13 @@ class LessonScreen(Notices, Screen):
 
     # ---- navigation -----------------------------------------------------------------------
     def action_page(self, delta: int) -> None:
-        """Next or previous page (at the ends, say where the next lesson is)."""
+        """Read on: scroll the text by a screen while there is more, then turn the page."""
         if self.lesson is None:
+            return
+        text = self.query_one("#lesson-text", VerticalScroll)
+        more = text.scroll_y < text.max_scroll_y if delta > 0 else text.scroll_y > 0
+        if more and text.display and not self.has_class("-folded"):
+            (text.scroll_page_down if delta > 0 else text.scroll_page_up)(animate=False)
             return
         page = self.page + delta
         if not 0 <= page < len(self.lesson.pages):
