@@ -31,6 +31,8 @@ def scenario(page: int = 0, *keys: str):
                 break
             await asyncio.sleep(0.05)
         await pilot.pause()
+        if view is not None:  # the text's Markdown re-renders asynchronously: let it finish
+            await screen.query_one("#lesson-md").update(screen._text)
         await pilot.press(*keys)
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False

@@ -202,10 +202,10 @@ class LessonView(Widget, can_focus=True):
         self.refresh(layout=True)
 
     def room(self) -> tuple[int, int]:
-        """(columns, rows) the view can draw in without scrolling (its width, the pane's height)."""
-        parent = self.parent
-        height = parent.size.height if parent is not None else self.size.height
-        return max(20, self.size.width - 2), max(8, height)
+        """(columns, rows) the view can draw in without scrolling: its width, and the terminal's
+        height less the lesson screen's head, question and key lines (known from the start,
+        unlike the pane's height, so the first render already fits)."""
+        return max(20, self.size.width - 2), max(8, self.app.size.height - 5)
 
     @property
     def color(self) -> bool:
