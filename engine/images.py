@@ -9,9 +9,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from engine.files import NotARegularFile, open_regular
+
 MAX_PIXELS = 40_000_000  # far above any photo of a digit; larger files are refused as bombs
 MNIST_BOX, MNIST_SIZE = 20, 28  # MNIST fits each digit in 20x20 and centres it in 28x28
 _HIGH_BIT_MODES = {"I;16": 65535.0, "I;16L": 65535.0, "I;16B": 65535.0, "I;16N": 65535.0}
+
+
+NO_INK_NOTE = (
+    "no ink found: the image is blank (one colour, fully transparent or without finite "
+    "pixels), so the prediction below says nothing about a digit"
+)
 
 
 class ImageError(ValueError):
@@ -27,6 +35,12 @@ class PreparedImage:
     source_size: tuple[int, int]  # (width, height) after EXIF rotation
     source_mode: str  # Pillow mode of the file, e.g. "RGBA", "P", "I;16"
     path: Path | None = None
+    blank: bool = False  # no ink found (one colour, transparent, 1x1, NaN): nothing to classify
+
+    @property
+    def note(self) -> str:
+        """A warning to show beside a prediction, or "" when the image has ink."""
+        return NO_INK_NOTE if self.blank else ""
 
     def as_input(self, channels: int = 1) -> np.ndarray:
         """A batch of one, (1, C, H, W) float32, repeating the gray plane over C channels."""
@@ -36,15 +50,17 @@ class PreparedImage:
 def open_image(path: str | Path) -> Image.Image:
     """Open, fully decode and EXIF-rotate an image file, or raise ImageError naming it."""
     path = Path(path)
-    if not path.exists():
-        raise ImageError(f"{path}: file not found")
-    if path.is_dir():
-        raise ImageError(f"{path}: is a directory, not an image")
     try:
-        with warnings.catch_warnings():
+        f = open_regular(path, "image file")  # never blocks on a FIFO or reads a device
+    except NotARegularFile as e:
+        raise ImageError(str(e)) from None
+    try:
+        with f, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(f) as img:
                 w, h = img.size
+                if w < 1 or h < 1:
+                    raise ImageError(f"{path}: the image is {w}x{h}: it has no pixels")
                 if w * h > MAX_PIXELS:
                     raise ImageError(
                         f"{path}: {w}x{h} pixels is over the {MAX_PIXELS:,} limit "
@@ -59,8 +75,23 @@ def open_image(path: str | Path) -> Image.Image:
         raise ImageError(f"{path}: refused as a possible decompression bomb ({exc})") from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ImageError(f"{path}: corrupt or truncated image ({exc})") from None
+
+
+def _stretch(arr: np.ndarray) -> np.ndarray:
+    """Integer or float samples -> [0, 1] over their finite range. +inf is the brightest
+    value, -inf and NaN the darkest; finite pixels of a single value are bright when there
+    are darker (NaN, -inf) pixels, else dark (one colour)."""
+    finite = np.isfinite(arr)
+    out = np.where(arr == np.inf, 1.0, 0.0)  # NaN and -inf: 0
+    if finite.any():
+        lo, hi = float(arr[finite].min()), float(arr[finite].max())
+        if hi > lo:
+            out[finite] = (arr[finite] - lo) / (hi - lo)
+        else:
+            out[finite] = 1.0 if (np.isnan(arr) | (arr == -np.inf)).any() else 0.0
+    return out.astype(np.float32)
 
 
 def to_gray(img: Image.Image) -> np.ndarray:
@@ -69,9 +100,17 @@ def to_gray(img: Image.Image) -> np.ndarray:
     if mode in _HIGH_BIT_MODES:
         return (np.asarray(img, dtype=np.float32) / np.float32(_HIGH_BIT_MODES[mode])).clip(0, 1)
     if mode in ("I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        return ((arr - lo) / (hi - lo) if hi > lo else np.zeros_like(arr)).astype(np.float32)
+        return _stretch(np.asarray(img, dtype=np.float64))
+    if mode == "LAB":  # L is lightness already; Pillow converts LAB to nothing else
+        return np.asarray(img.getchannel("L"), dtype=np.float32) / np.float32(255.0)
+    try:
+        return _gray_of(img, mode)
+    except (ValueError, OSError) as exc:  # a mode Pillow cannot convert, e.g. LAB or HSV
+        raise ImageError(f"images in mode {mode} cannot be converted to gray ({exc})") from None
+
+
+def _gray_of(img: Image.Image, mode: str) -> np.ndarray:
+    """Luminance of an 8-bit mode; strokes on a transparent sheet go on a contrasting sheet."""
     has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
     if not has_alpha:
         return np.asarray(img.convert("L"), dtype=np.float32) / np.float32(255.0)
@@ -113,7 +152,7 @@ def mnist_like(gray: np.ndarray, size: tuple[int, int] = (28, 28), invert: bool 
     background = float(np.median(_border(ink)))
     ink = np.clip(ink - background, 0.0, None)
     peak = float(ink.max())
-    if peak <= 1e-6:  # a blank picture: nothing to centre
+    if not peak > 1e-6:  # a blank picture: nothing to centre (see is_blank)
         return np.zeros(size, dtype=np.float32), invert
     ink = ink / peak
     rows, cols = np.nonzero(ink > 0.1)  # ignore faint noise when finding the bounding box
@@ -158,13 +197,17 @@ def prepare_image(
     else:
         path = Path(source)
         img = open_image(path)
-    gray = to_gray(img)
+    try:
+        gray = to_gray(img)
+    except ImageError as exc:
+        raise ImageError(f"{path or 'image'}: {exc}") from None
     if mnist:
         pixels, inverted = mnist_like(gray, size, invert)
     else:
         inverted = bool(invert)
         pixels = fit(1.0 - gray if inverted else gray, size)
-    return PreparedImage(pixels, inverted, img.size, img.mode, path)
+    blank = not float(gray.max() - gray.min()) > 1e-6 or not float(pixels.max()) > 1e-6
+    return PreparedImage(pixels, inverted, img.size, img.mode, path, blank)
 
 
 def image_to_input(

@@ -72,14 +72,14 @@ def test_loading_does_not_shift_the_engine_rng(saved):
 
 def test_a_save_failing_midway_keeps_the_old_file_and_the_model(saved, lenet, monkeypatch):
     original, before = saved.read_bytes(), params_of(lenet)
-    real_savez = np.savez
+    real_write = ckpt.write_npz
 
-    def half_then_fail(f, **arrays):
-        real_savez(f, **arrays)
+    def half_then_fail(f, arrays):
+        real_write(f, arrays)
         f.truncate(100)  # a partial write...
         raise OSError(28, "No space left on device")  # ...then the disk is full
 
-    monkeypatch.setattr(ckpt.np, "savez", half_then_fail)
+    monkeypatch.setattr(ckpt, "write_npz", half_then_fail)
     lenet.parameters()[0].value[...] = 5.0  # a newer model state that fails to save
     newer = params_of(lenet)
     with pytest.raises(CheckpointError, match=r"lenet\.npz.*No space left on device"):
@@ -121,7 +121,7 @@ def bad_files(tmp_path, saved):
     cases["empty.npz"] = "empty file"
     np.savez(tmp_path / "other.npz", a=np.zeros(3))
     cases["other.npz"] = "not a cnn-tui checkpoint"
-    cases["absent.npz"] = "no such file"
+    cases["absent.npz"] = "file not found"
     (tmp_path / "folder.npz").mkdir()
     cases["folder.npz"] = "is a directory"
     g = np.random.default_rng(1)
@@ -177,3 +177,46 @@ def test_saved_file_is_readable_like_any_other_file(saved):
     mask = os.umask(0o022)
     os.umask(mask)
     assert saved.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_the_same_model_saved_twice_gives_the_same_bytes(tmp_path, lenet, monkeypatch):
+    """Issue 8 item 16: np.savez stamped each member with the clock; a second later, other bytes."""
+    import time
+
+    save(tmp_path / "a.npz", lenet, (1, 28, 28), meta={"seed": 0})
+    later = time.time() + 3 * 86400  # three days on: the zip's dates would all differ
+    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr(
+        time, "localtime", lambda *a: time.struct_time((2031, 5, 6, 7, 8, 9, 0, 126, 0))
+    )
+    save(tmp_path / "b.npz", lenet, (1, 28, 28), meta={"seed": 0})
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
+def dead_pid() -> int:
+    """The pid of a process that has already exited (as after a kill -9)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_save_removes_temp_files_a_killed_save_left(tmp_path, lenet):
+    """Issue 8 item 17: a kill -9 during save left `.x.npz.RANDOM.tmp` behind forever."""
+    target = tmp_path / "lenet.npz"
+    stale = tmp_path / f".lenet.npz.{dead_pid()}.k1ll3d.tmp"  # its writer is gone
+    stale.write_bytes(b"half a checkpoint")
+    live = tmp_path / f".lenet.npz.{os.getpid()}.wr1t1ng.tmp"  # a writer that still runs
+    live.write_bytes(b"being written")
+    old_style = tmp_path / ".lenet.npz.abc123_x.tmp"  # the old pid-less name, an hour old
+    old_style.write_bytes(b"left by an older version")
+    os.utime(old_style, (0, 1_000_000))
+    fresh_old_style = tmp_path / ".lenet.npz.zz9_fresh.tmp"  # pid-less but just written: kept
+    fresh_old_style.write_bytes(b"maybe an older version saving right now")
+    other = tmp_path / f".other.npz.{dead_pid()}.x.tmp"  # another file's temp: not ours to judge
+    other.write_bytes(b"x")
+    save(target, lenet, (1, 28, 28))
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["lenet.npz", live.name, fresh_old_style.name, other.name])
