@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -19,17 +20,42 @@ def _writable(path: Path) -> bool:
         return False
 
 
+def private_dir(path: Path, uid: int | None = None) -> bool:
+    """True when path is a real directory (not a link) owned by uid, private (0700) and writable;
+    it is created 0700 if absent. Numba's cache index files are pickles: in a shared temp
+    directory another user could plant one, so a directory anyone else controls is refused."""
+    uid = os.getuid() if uid is None else uid
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return False
+    try:
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
+            return False
+        if st.st_mode & 0o077:
+            os.chmod(path, 0o700)  # ours but open to others (an older version made it so)
+    except OSError:
+        return False
+    return _writable(path)
+
+
 def _choose_cache_dir() -> str:
-    """The first writable of: $NUMBA_CACHE_DIR, ~/.cache/cnn-tui/numba, a temp directory."""
+    """The first usable of: $NUMBA_CACHE_DIR, ~/.cache/cnn-tui/numba, a per-user temp dir."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         candidates = [Path(os.environ["NUMBA_CACHE_DIR"])]
     else:
         candidates = []
     home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    candidates += [home / "cnn-tui" / "numba", Path(tempfile.gettempdir()) / "cnn-tui-numba"]
+    candidates += [home / "cnn-tui" / "numba"]
     for path in candidates:
         if _writable(path):
             return str(path)
+    shared = Path(tempfile.gettempdir()) / f"cnn-tui-numba-{os.getuid()}"
+    if private_dir(shared):
+        return str(shared)
     # Last resort: a fresh private temp dir (always writable unless the disk is full).
     return tempfile.mkdtemp(prefix="cnn-tui-numba-")
 

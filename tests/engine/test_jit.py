@@ -12,11 +12,13 @@ PROBE = (
     "print(j.CACHE_DIR, y.shape)"
 )
 
+CHOICE = "import engine._jit as j; print(j.CACHE_DIR)"  # where the cache goes, no compiling
 
-def run_probe(env: dict) -> str:
+
+def run_probe(env: dict, probe: str = PROBE) -> str:
     """Import the engine and run a convolution in a fresh interpreter with `env`."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.split()[0]
@@ -50,3 +52,44 @@ def test_unwritable_override_is_skipped_not_fatal(tmp_path):
     env = {**base_env(), "NUMBA_CACHE_DIR": str(blocker / "numba"), "TMPDIR": str(tmp_path)}
     chosen = run_probe(env)
     assert chosen != str(blocker / "numba") and Path(chosen).is_dir()
+
+
+def test_the_temp_cache_dir_is_private_to_the_user(tmp_path):
+    """Issue 8 item 17: /tmp/cnn-tui-numba was shared by every user, with no ownership check."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    env = {**base_env(), "HOME": str(blocker / "home"), "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
+    chosen = Path(run_probe(env, CHOICE))
+    assert chosen == tmp_path / "tmp" / f"cnn-tui-numba-{os.getuid()}"
+    st = chosen.lstat()
+    assert st.st_uid == os.getuid() and st.st_mode & 0o777 == 0o700
+
+
+def test_a_cache_dir_someone_else_controls_is_refused(tmp_path):
+    from engine._jit import private_dir
+
+    mine = tmp_path / "mine"
+    assert private_dir(mine) and mine.stat().st_mode & 0o777 == 0o700
+    assert not private_dir(mine, uid=os.getuid() + 1)  # owned by another user: refused
+    opened = tmp_path / "opened"
+    opened.mkdir(mode=0o777)
+    os.chmod(opened, 0o777)
+    assert private_dir(opened) and opened.stat().st_mode & 0o777 == 0o700  # ours: closed again
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (tmp_path / "link").symlink_to(target)
+    assert not private_dir(tmp_path / "link")  # a planted symlink is not followed
+
+
+def test_a_planted_temp_cache_dir_falls_back_to_a_fresh_one(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    (tmp_path / "tmp").mkdir()
+    elsewhere = tmp_path / "attacker"
+    elsewhere.mkdir()
+    (tmp_path / "tmp" / f"cnn-tui-numba-{os.getuid()}").symlink_to(elsewhere)
+    env = {**base_env(), "HOME": str(blocker / "home"), "TMPDIR": str(tmp_path / "tmp")}
+    chosen = Path(run_probe(env, CHOICE))
+    assert chosen.parent == tmp_path / "tmp" and chosen.name.startswith("cnn-tui-numba-")
+    assert chosen.name != f"cnn-tui-numba-{os.getuid()}" and not any(elsewhere.iterdir())
