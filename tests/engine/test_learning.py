@@ -1,6 +1,4 @@
-"""End to end: a small CNN learns vertical vs horizontal bars, and quickly."""
-
-import time
+"""End to end: a small CNN learns vertical vs horizontal bars (speed is in benchmarks/)."""
 
 import numpy as np
 
@@ -56,14 +54,11 @@ def test_a_small_cnn_learns_bars_with_adam():
     g = np.random.default_rng(0)
     model = bars_model(rng=g)
     images, labels = bars(64, seed=1)
-    start = time.perf_counter()
     losses = train(model, Adam(model.parameters(), lr=0.02), images, labels, steps=150)
-    seconds = time.perf_counter() - start
     assert losses[0] > 0.5  # it starts near log 2 = 0.69
     assert losses[-1] < 0.05, losses[::10]
     test_images, test_labels = bars(200, seed=2)
     assert accuracy(model, test_images, test_labels) == 1.0
-    assert seconds < 20, f"150 steps took {seconds:.1f} s"  # about 0.2 s when warm
 
 
 def test_sgd_with_momentum_learns_bars_too():

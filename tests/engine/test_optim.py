@@ -1,5 +1,7 @@
 """SGD and Adam against hand-computed steps (and PyTorch when it is installed)."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -55,43 +57,53 @@ def test_plain_sgd_by_hand():
     assert opt.state == [{}]  # no momentum buffer without momentum
 
 
+def adam_by_formula(w: float, grads, lr, beta1, beta2, eps, weight_decay) -> list[dict]:
+    """Adam (Kingma & Ba, Algorithm 1) with coupled L2, one scalar in plain Python floats:
+    g = grad + wd * w; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
+    m_hat = m / (1 - b1^t); v_hat = v / (1 - b2^t); w -= lr * m_hat / (sqrt(v_hat) + eps).
+    Every intermediate of every step, independent of engine.optim."""
+    m = v = 0.0
+    out = []
+    for t, grad in enumerate(grads, start=1):
+        l2 = weight_decay * w
+        g = grad + l2
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        bc1, bc2 = 1 - beta1**t, 1 - beta2**t
+        m_hat, v_hat = m / bc1, v / bc2
+        w = w - lr * m_hat / (math.sqrt(v_hat) + eps)
+        out.append(dict(w=w, m=m, v=v, m_hat=m_hat, v_hat=v_hat, l2=l2, bc1=bc1, bc2=bc2))
+    return out
+
+
 def test_adam_weight_decay_by_hand():
     p = Parameter(np.array([1.0, -2.0]), "w")
     opt = Adam([p], lr=0.1, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
     opt.record = True
-    # Element 0, w = 1.0, bias corrections bc1 = 1 - 0.9^t, bc2 = 1 - 0.999^t:
-    # step 1: g = 1.0 + 0.1*1.0 = 1.1; m = 0.1*1.1 = 0.11; v = 0.001*1.21 = 0.00121
-    #         bc1 = 0.1, bc2 = 0.001: m_hat = 1.1, v_hat = 1.21, sqrt(v_hat) = 1.1
-    #         w = 1.0 - 0.1 * 1.1 / (1.1 + 1e-8) = 0.9000000009090909
-    # step 2: g = 0.5 + 0.1*0.9000000009 = 0.5900000000909
-    #         m = 0.9*0.11 + 0.1*0.59 = 0.158; v = 0.999*0.00121 + 0.001*0.3481 = 0.00155689
-    #         bc1 = 0.19, bc2 = 0.001999: m_hat = 0.83157894742, v_hat = 0.77883441726
-    #         w = 0.90000000091 - 0.1 * 0.83157894742 / (0.88251595 + 1e-8) = 0.8057717968921709
-    # step 3: g = -1.0 + 0.08057717969 = -0.91942282031
-    #         m = 0.9*0.158 + 0.1*(-0.91942282031) = 0.05025771798
-    #         v = 0.999*0.00155689 + 0.001*0.84533833 = 0.00240067143
-    #         bc1 = 0.271, bc2 = 0.002997001: m_hat = 0.18545283386, v_hat = 0.80102456843
-    #         w = 0.8057717969 - 0.1 * 0.18545283386 / (0.89499976 + 1e-8) = 0.7850508045178748
-    # Element 1, w = -2.0, grad 0:
-    # step 1: g = -0.2; m = -0.02; v = 0.00004; m_hat = -0.2; v_hat = 0.04
-    #         w = -2.0 + 0.1 * 0.2 / (0.2 + 1e-8) = -1.900000005
-    # steps 2, 3 the same way: -1.800166495718143, -1.70062340659379
+    # Step 1 of element 0 by hand (w = 1.0, grad 1.0):
+    #   g = 1.0 + 0.1*1.0 = 1.1; m = 0.1*1.1 = 0.11; v = 0.001*1.21 = 0.00121
+    #   bc1 = 1 - 0.9 = 0.1, bc2 = 1 - 0.999 = 0.001: m_hat = 1.1, v_hat = 1.21, sqrt = 1.1
+    #   w = 1.0 - 0.1 * 1.1 / (1.1 + 1e-8) = 1.0 - 0.1 / (1 + 1e-8 / 1.1)
+    # Step 1 of element 1 (w = -2.0, grad 0): g = -0.2, m_hat = -0.2, sqrt(v_hat) = 0.2:
+    #   w = -2.0 + 0.1 * 0.2 / (0.2 + 1e-8)
+    # Steps 2 and 3 follow the same formulas: adam_by_formula computes them.
     values = run(opt, p)
-    expected = [
-        [0.9000000009090909, -1.900000005],
-        [0.8057717968921709, -1.800166495718143],
-        [0.7850508045178748, -1.70062340659379],
+    assert values[0][0] == pytest.approx(1.0 - 0.1 / (1 + 1e-8 / 1.1), rel=1e-15)
+    assert values[0][1] == pytest.approx(-2.0 + 0.1 * 0.2 / (0.2 + 1e-8), rel=1e-15)
+    ref = [
+        adam_by_formula(1.0, GRADS, 0.1, 0.9, 0.999, 1e-8, 0.1),
+        adam_by_formula(-2.0, [0.0] * 3, 0.1, 0.9, 0.999, 1e-8, 0.1),
     ]
+    expected = [[ref[0][t]["w"], ref[1][t]["w"]] for t in range(3)]
     assert np.allclose(values, expected, rtol=1e-12, atol=0)
     e = opt.explain(0)
     assert e["step"] == 3 and e["lr"] == 0.1
-    assert e["bias_correction1"] == pytest.approx(0.271, rel=1e-14)
-    assert e["bias_correction2"] == pytest.approx(0.002997001, rel=1e-12)
-    assert np.allclose(e["m"], [0.05025771797710353, -0.051301665002181425], rtol=1e-11)
-    assert np.allclose(e["v"], [0.0024006714326154023, 0.00010838993431287148], rtol=1e-11)
-    assert np.allclose(e["m_hat"], [0.18545283386385072, -0.1893050369084186], rtol=1e-11)
-    assert np.allclose(e["v_hat"], [0.8010245684320436, 0.036166132181094206], rtol=1e-11)
-    assert np.allclose(e["l2_term"], [0.08057717968921709, -0.1800166495718143], rtol=1e-12)
+    assert e["bias_correction1"] == pytest.approx(1 - 0.9**3, rel=1e-14)  # 0.271
+    assert e["bias_correction2"] == pytest.approx(1 - 0.999**3, rel=1e-12)  # 0.002997001
+    for key, name in (("m", "m"), ("v", "v"), ("m_hat", "m_hat"), ("v_hat", "v_hat")):
+        assert np.allclose(e[key], [ref[0][2][name], ref[1][2][name]], rtol=1e-11), key
+    # The step-3 L2 term is wd times the weights after step 2.
+    assert np.allclose(e["l2_term"], [0.1 * expected[1][0], 0.1 * expected[1][1]], rtol=1e-12)
     assert np.array_equal(opt.state[0]["exp_avg"], e["m"]) and opt.state[0]["step"] == 3
 
 
