@@ -131,6 +131,8 @@ def resnet(rng=None) -> Preset:
 
 
 PRESETS: dict[str, Callable[..., Preset]] = {"article": article, "lenet": lenet, "resnet": resnet}
+# The presets that classify 28x28 digits: the ones `cnn-tui train` and the training lab offer.
+MNIST_PRESETS = ("lenet", "resnet")
 
 
 def build_preset(name: str, rng: np.random.Generator | None = None) -> Preset:

@@ -11,6 +11,15 @@ from pathlib import Path
 
 # Headless commands import the engine lazily and never Textual: `cnn-tui --help` stays instant.
 USAGE_EXIT = 2
+# Written out, not read from engine.presets (that would load the engine for --help);
+# tests/tui/test_cli_bad_input.py checks this is engine.presets.MNIST_PRESETS.
+TRAIN_PRESETS = ("lenet", "resnet")
+# Every flag's range, stated once: the parsers below refuse anything outside it.
+MAX_SEED = 2**32 - 1
+MAX_EPOCHS = 1_000
+MAX_BATCH = 8_000  # the training set's size: a larger batch is the same batch
+MAX_STEPS = 10**9
+MAX_LR = 100.0
 
 
 class CliError(Exception):
@@ -23,28 +32,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(USAGE_EXIT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+def _int_range(lo: int, hi: int):
+    """A parser of whole numbers lo..hi (argparse names the flag in the error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} must be from {lo} to {hi:,}")
+        return value
+
+    return parse
 
 
-def _number(lo: float, hi: float | None = None, lo_open: bool = False):
+def _number(lo: float, hi: float | None = None, lo_open: bool = False, hi_closed=False):
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
         too_low = value <= lo if lo_open else value < lo
-        if not math.isfinite(value) or too_low or (hi is not None and value >= hi):
-            bound = f"> {lo}" if lo_open else f">= {lo}"
-            raise argparse.ArgumentTypeError(
-                f"{text} must be {bound}" + (f" and < {hi}" if hi is not None else "")
-            )
+        too_high = hi is not None and (value > hi if hi_closed else value >= hi)
+        if not math.isfinite(value) or too_low or too_high:
+            bound = f"> {lo:g}" if lo_open else f">= {lo:g}"
+            top = "" if hi is None else f" and {'<=' if hi_closed else '<'} {hi:g}"
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}{top}")
         return value
 
     return parse
@@ -75,21 +89,48 @@ def build_parser() -> argparse.ArgumentParser:
         "the last 2,000, which training never sees.",
     )
     add = train.add_argument
-    add("--preset", default="lenet", help="model preset: lenet or resnet (default: lenet)")
-    add("--epochs", type=_positive_int, help="passes over the 8,000 digits (default: 8)")
+    names = ", ".join(TRAIN_PRESETS)
+    add("--preset", default="lenet", choices=TRAIN_PRESETS, metavar="PRESET",
+        help=f"model preset: one of {names} (default: lenet)")  # fmt: skip
+    add(
+        "--epochs",
+        type=_int_range(1, MAX_EPOCHS),
+        help=f"passes over the digits, 1 to {MAX_EPOCHS:,} (default: 8)",
+    )
     add("--optimizer", choices=("adam", "sgd", "momentum"), help="(default: momentum)")
     add(
         "--lr",
-        type=_number(0.0, lo_open=True),
-        help="learning rate (default: 0.05 momentum, 0.1 sgd, 0.002 adam), cosine-decayed",
+        type=_number(0.0, MAX_LR, lo_open=True, hi_closed=True),
+        help=f"learning rate, > 0 and <= {MAX_LR:g} (default: 0.05 momentum, 0.1 sgd, "
+        "0.002 adam), cosine-decayed",
     )
-    add("--momentum", type=_number(0.0, 1.0), help="for --optimizer momentum (default: 0.9)")
-    add("--batch-size", type=_positive_int, help="mini-batch size (default: 32)")
-    add("--seed", type=int, help="same seed, same curve (default: 0)")
-    add("--weight-decay", type=_number(0.0), help="L2 coefficient (default: 0)")
-    add("--dropout", type=_number(0.0, 1.0), help="dropout before the head (default: 0)")
+    add(
+        "--momentum",
+        type=_number(0.0, 1.0),
+        help="for --optimizer momentum, >= 0 and < 1 (default: 0.9)",
+    )
+    add(
+        "--batch-size",
+        type=_int_range(1, MAX_BATCH),
+        help=f"mini-batch size, 1 to {MAX_BATCH:,} (default: 32)",
+    )
+    add(
+        "--seed",
+        type=_int_range(0, MAX_SEED),
+        help=f"0 to {MAX_SEED:,}; same seed, same bytes (default: 0)",
+    )
+    add("--weight-decay", type=_number(0.0), help="L2 coefficient, >= 0 (default: 0)")
+    add(
+        "--dropout",
+        type=_number(0.0, 1.0),
+        help="dropout before the head, >= 0 and < 1 (default: 0)",
+    )
     add("--schedule", choices=("cosine", "constant"), help="learning rate (default: cosine)")
-    add("--max-steps", type=_positive_int, help="stop after this many steps")
+    add(
+        "--max-steps",
+        type=_int_range(1, MAX_STEPS),
+        help=f"stop after this many steps (1 to {MAX_STEPS:,})",
+    )
     add("--out", "-o", type=Path, help="write the trained model here (.npz)")
     predict = sub.add_parser(
         "predict",
@@ -198,12 +239,30 @@ def _epoch_line(p) -> str:
 
 
 def _check_out(out: Path | None) -> None:
-    if out is None:
-        return
-    if out.is_dir():
-        raise CliError(f"--out {out}: is a directory; give a file name like lenet.npz")
-    if not out.parent.is_dir():
-        raise CliError(f"--out {out}: directory {out.parent} does not exist")
+    """Refuse an --out that cannot be written before minutes of training, not after."""
+    from engine.files import NotARegularFile, check_output
+
+    if out is not None:
+        try:
+            check_output(out)
+        except NotARegularFile as exc:
+            raise CliError(f"--out {exc}") from None
+
+
+def _save_somewhere(out: Path, model, input_shape, meta) -> int:
+    """Save to out, or (saying why) to a rescue file so the trained model is never lost."""
+    from engine.checkpoint import CheckpointError, save_or_rescue
+
+    try:
+        written, failure = save_or_rescue(out, model, input_shape, meta)
+    except CheckpointError as exc:
+        print(f"cnn-tui train: error: {exc}", file=sys.stderr)
+        return 1
+    if failure is None:
+        print(f"wrote {written}")
+        return 0
+    print(f"cnn-tui train: error: {failure}; saved the model to {written} instead", file=sys.stderr)
+    return 1
 
 
 def _train(args) -> int:
@@ -254,7 +313,6 @@ def _train(args) -> int:
     except TrainingDiverged as exc:
         print(f"{chr(10) if tty else ''}cnn-tui train: {exc} Nothing written.", file=sys.stderr)
         return 1
-    from engine.checkpoint import save
     from engine.train import evaluate
 
     result = last.evaluation or evaluate(model, held_out)
@@ -265,13 +323,11 @@ def _train(args) -> int:
         "accuracy": result.accuracy,
         "summary": result.summary(),
         "evaluated_on": "the last 2,000 digits of the bundled MNIST test set (held out)",
-        "train_seconds": round(last.elapsed_s, 2),
+        # no training time: the same seed must give the same bytes
     }
-    if args.out is not None:
-        save(args.out, model, input_shape, meta)
-        print(f"wrote {args.out}")
+    code = 0 if args.out is None else _save_somewhere(args.out, model, input_shape, meta)
     print(result.summary())
-    return 0
+    return code
 
 
 def _predict(args) -> int:
@@ -300,8 +356,10 @@ def _predict(args) -> int:
     print(f"model: {model_path}" + (f" ({summary})" if summary else ""))
     for k, prob in enumerate(probs):
         print(f"{k:>3} {100 * prob:6.2f}% {'#' * round(30 * prob)}")
+    if image.blank:
+        print(f"note: {image.note}")
     best = int(probs.argmax())
-    print(f"prediction: {best} ({100 * probs[best]:.2f}%)")
+    print(f"prediction: {best} ({100 * probs[best]:.2f}%)" + (" (no ink)" if image.blank else ""))
     return 0
 
 

@@ -128,8 +128,8 @@ def test_bad_images_are_refused(capsys, tmp_path):
         (["train", "--dropout", "1"], "--dropout"),
         (["train", "--bogus"], "--bogus"),
         (["predict"], "image"),
-        (["train", "--preset", "vgg"], "unknown preset 'vgg'"),
-        (["train", "--preset", "article"], "(1, 5, 5)"),
+        (["train", "--preset", "vgg"], "invalid choice: 'vgg' (choose from 'lenet', 'resnet')"),
+        (["train", "--preset", "article"], "invalid choice: 'article'"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(capsys, argv, needle):
