@@ -169,11 +169,12 @@ def test_odd_images_give_finite_input_and_say_when_there_is_no_ink(tmp_path, mak
 
 
 def test_an_inf_tiff_no_longer_crashes(tmp_path):
-    """Issue 8 item 3: all-inf mode-F pixels raised 'zero-size array to reduction operation'."""
+    """Issue 8 item 3: +inf strokes on finite paper made (inf - lo) / inf = NaN, and then
+    'zero-size array to reduction operation minimum' escaped prepare_image."""
     path = tmp_path / "inf.tif"
-    Image.fromarray(np.full((28, 28), np.inf, np.float32), mode="F").save(path)
+    Image.fromarray(bad.stroke(np.inf, 0.0).astype(np.float32), mode="F").save(path)
     out = prepare_image(path)
-    assert out.blank and not out.pixels.any()
+    assert not out.blank and np.all(np.isfinite(out.pixels)) and out.pixels.max() == 1.0
 
 
 def test_a_mode_pillow_cannot_convert_is_named(tmp_path, monkeypatch):

@@ -253,11 +253,15 @@ def test_predict_on_a_fifo_returns_at_once(capsys, tmp_path):
     assert f"{pipe}: is a named pipe (FIFO), not an image file" in one_line(capsys.readouterr()[1])
 
 
-def test_predict_on_an_inf_tiff_says_no_ink(capsys, tmp_path):
-    """Issue 8 items 3 and 14: an all-inf mode-F TIFF crashed; blank images got no note."""
-    path = tmp_path / "inf.tif"
-    Image.fromarray(np.full((28, 28), np.inf, np.float32), mode="F").save(path)
-    code, out, _ = run(capsys, ["predict", path])
+def test_predict_on_inf_tiffs(capsys, tmp_path):
+    """Issue 8 items 3 and 14: an inf stroke crashed predict; a blank image got no note."""
+    stroke, blank = tmp_path / "stroke.tif", tmp_path / "blank.tif"
+    Image.fromarray(bad.stroke(np.inf, 0.0).astype(np.float32), mode="F").save(stroke)
+    Image.fromarray(np.full((28, 28), np.inf, np.float32), mode="F").save(blank)
+    code, out, err = run(capsys, ["predict", stroke])
+    assert code == 0 and err == "" and "note:" not in out
+    assert out.splitlines()[-1].startswith("prediction: ")
+    code, out, _ = run(capsys, ["predict", blank])
     assert code == 0
     assert f"note: {NO_INK_NOTE}" in out and out.splitlines()[-1].endswith("(no ink)")
 
