@@ -353,6 +353,10 @@ def _predict(args) -> int:
     polarity = "inverted (dark on light)" if image.inverted else "not inverted"
     print(f"image: {args.image} ({w}x{h} {image.source_mode}, {polarity})")
     summary = meta.get("summary") if isinstance(meta, dict) else None
+    if not isinstance(summary, str):
+        summary = None
+    else:  # text from the file: no terminal escape sequences, no screenfuls
+        summary = "".join(c if c.isprintable() else "?" for c in summary[:200])
     print(f"model: {model_path}" + (f" ({summary})" if summary else ""))
     for k, prob in enumerate(probs):
         print(f"{k:>3} {100 * prob:6.2f}% {'#' * round(30 * prob)}")

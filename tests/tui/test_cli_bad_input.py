@@ -5,6 +5,7 @@ Bad files come from tests/engine/bad_input.py (shared with the engine catalogue)
 """
 
 import errno
+import json
 import os
 import re
 import threading
@@ -293,3 +294,15 @@ def test_one_list_of_presets_everywhere(capsys):
     _, _, err = run(capsys, ["train", "--preset", "article"])
     listed = re.search(r"choose from (.*)\)", err).group(1)
     assert re.findall(r"'(\w+)'", listed) == list(MNIST_PRESETS)
+
+
+@pytest.mark.parametrize(
+    "summary", ["\x1b[2J\x1b]0;pwned\x07", "line\nbreak\r", "x" * 5000, {"a": 1}, ["\x1b[31m"]]
+)
+def test_text_from_a_model_file_cannot_drive_the_terminal(capsys, tmp_path, good_arrays, summary):
+    path = bad.edited(meta=np.array(json.dumps({"summary": summary})))(tmp_path, good_arrays)
+    code, out, err = run(capsys, ["predict", SAMPLE, "--model", path])
+    assert code == 0 and err == ""
+    model_line = out.splitlines()[1]
+    assert model_line.startswith(f"model: {path}") and len(model_line) < 300
+    assert all(c.isprintable() for c in out.replace("\n", ""))
