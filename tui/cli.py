@@ -47,6 +47,11 @@ def _int_range(lo: int, hi: int):
     return parse
 
 
+def _positive_int(text: str) -> int:
+    """A whole number from 1 to a billion (a flag that needs a tighter bound checks it too)."""
+    return _int_range(1, 10**9)(text)
+
+
 def _number(lo: float, hi: float | None = None, lo_open: bool = False, hi_closed=False):
     def parse(text: str) -> float:
         try:

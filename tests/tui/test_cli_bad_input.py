@@ -69,6 +69,11 @@ BAD_FLAGS = [
     (["predict", SAMPLE, "--invert", "--no-invert"], "--no-invert: not allowed with argument"),
     (["predict", SAMPLE, "--model"], "argument --model: expected one argument"),
     (["fly"], "argument COMMAND: invalid choice: 'fly'"),
+    (["serve", "--port", "0"], "argument --port: 0 must be from 1"),
+    (["serve", "--port", "70000"], "argument --port: 70000 is not a port (1-65535)"),
+    (["serve", "--port", "http"], "argument --port: 'http' is not a whole number"),
+    (["serve", "--max-sessions", "0"], "argument --max-sessions: 0 must be from 1"),
+    (["serve", "--max-sessions", "-1"], "argument --max-sessions: -1 must be from 1"),
 ]  # fmt: skip
 
 
