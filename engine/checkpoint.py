@@ -89,9 +89,8 @@ def save(path, model: Module, input_shape, meta=None) -> Path:
         if not isinstance(e, Exception):
             raise
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise CheckpointError(
-            f"{path}: could not save ({reason}); the old file is unchanged"
-        ) from e
+        kept = "the old file is unchanged" if os.path.exists(path) else "nothing was written"
+        raise CheckpointError(f"{path}: could not save ({reason}); {kept}") from e
     return path
 
 
