@@ -17,6 +17,7 @@ from tui.messages import CompileProgress
 from tui.widgets.labkit import Notices, command_rows
 
 NARROW = 100  # below this width the text column is narrower (and t folds it away)
+TEXT_DELAY_S = 0.12  # the text's numbers follow the view after this pause in the keys
 
 BINDINGS = [
     Binding(
@@ -103,6 +104,7 @@ class LessonScreen(Notices, Screen):
         self.compiling = ""
         self._text = None
         self._text_page = -1
+        self._md_timer = None
 
     # ---- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -169,9 +171,20 @@ class LessonScreen(Notices, Screen):
         if text != self._text:
             new_page = self._text_page != self.page
             self._text, self._text_page = text, self.page
-            self.query_one("#lesson-md", Markdown).update(text)
+            if self._md_timer is not None:
+                self._md_timer.stop()
+                self._md_timer = None
             if new_page:
+                self.query_one("#lesson-md", Markdown).update(text)
                 self.query_one("#lesson-text", VerticalScroll).scroll_home(animate=False)
+            else:
+                # The Markdown widget remounts every block on update (a relayout): while keys
+                # arrive, the view repaints at once and the text follows when they pause.
+                self._md_timer = self.set_timer(TEXT_DELAY_S, self._push_text)
+
+    def _push_text(self) -> None:
+        self._md_timer = None
+        self.query_one("#lesson-md", Markdown).update(self._text)
 
     def _refresh_chrome(self) -> None:
         pages = len(self.lesson.pages) if self.lesson else 1
