@@ -29,6 +29,18 @@ REFRESH_S = 0.1
 COLORS = {"fine-tuned": "green", "scratch": "orange"}
 
 
+def result_lines(r) -> list[str]:
+    """What a TransferResult says: both runs' held-out accuracy, what was frozen."""
+    frozen = sorted({name.split(".")[0] for name in r.frozen}, key=int)
+    return [
+        f"fine-tuned (frozen features, {r.fine_tuned.trainable} trainable numbers): "
+        f"{r.fine_tuned.final.summary()}",
+        f"from scratch ({r.scratch.trainable} trainable numbers): {r.scratch.final.summary()}",
+        f"frozen layers: {', '.join(frozen)} ({', '.join(r.frozen)}); only the last "
+        "Linear head was trained",
+    ]
+
+
 class TransferScreen(LabKeys, Screen):
     """Run engine.transfer.transfer() in a worker and compare the two curves."""
 
@@ -161,15 +173,7 @@ class TransferScreen(LabKeys, Screen):
             f"done: {r.steps} steps each on {r.train_examples} examples of digits "
             f"{','.join(map(str, r.classes))}"
         )
-        frozen = sorted({name.split(".")[0] for name in r.frozen}, key=int)
-        lines = [
-            f"fine-tuned (frozen features, {r.fine_tuned.trainable} trainable numbers): "
-            f"{r.fine_tuned.final.summary()}",
-            f"from scratch ({r.scratch.trainable} trainable numbers): {r.scratch.final.summary()}",
-            f"frozen layers: {', '.join(frozen)} ({', '.join(r.frozen)}); only the last "
-            "Linear head was trained",
-        ]
-        self.query_one("#tl-result", Static).update("\n".join(lines))
+        self.query_one("#tl-result", Static).update("\n".join(result_lines(r)))
         self.redraw()
 
     def redraw(self) -> None:

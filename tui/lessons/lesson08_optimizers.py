@@ -1,0 +1,258 @@
+"""Lesson 8, optimizers: SGD, momentum and Adam in a narrow valley, then on digits."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from tui.lessons.base import Lesson, Page, Question
+from tui.lessons.live import Curves, LiveView
+from tui.render.numbers import format_number as fmt
+
+STEPS, DIGIT_STEPS, EXAMPLES = 40, 40, 2000
+NAMES = {"sgd": "SGD", "momentum": "momentum", "adam": "Adam"}
+MARK = {"sgd": "S", "momentum": "M", "adam": "A"}
+STYLE = {"sgd": "bold cyan", "momentum": "bold orange1", "adam": "bold green"}
+SHADES = " .:-="  # contour levels of the surface, low to high
+
+
+def valley_paths(steps: int = STEPS) -> dict:
+    """The three optimizers' paths on engine.landscape's valley (pure NumPy: instant)."""
+    from engine.landscape import OPTIMIZER_NAMES, Valley, descend
+
+    surface = Valley()
+    return {"surface": surface, **{n: descend(n, surface, steps) for n in OPTIMIZER_NAMES}}
+
+
+def update_numbers(path, t: int) -> dict:
+    """Step t's (1-based) update of weight a (coordinate 0) from the optimizer's own record."""
+    rec = path.updates[t - 1]
+    prev = path.updates[t - 2] if t >= 2 else None
+    out = {"before": float(rec["value_before"][0]), "after": float(rec["value_after"][0]),
+           "g": float(rec["grad"][0]), "lr": rec["lr"]}  # fmt: skip
+    if "momentum_buffer" in rec:
+        out["buf"] = float(rec["momentum_buffer"][0])
+        out["buf_prev"] = None if prev is None else float(prev["momentum_buffer"][0])
+    if "m" in rec:
+        out.update(m=float(rec["m"][0]), v=float(rec["v"][0]), m_hat=float(rec["m_hat"][0]),
+                   v_hat=float(rec["v_hat"][0]), bc1=rec["bias_correction1"],
+                   bc2=rec["bias_correction2"], step=rec["step"],
+                   m_prev=0.0 if prev is None else float(prev["m"][0]),
+                   v_prev=0.0 if prev is None else float(prev["v"][0]))  # fmt: skip
+    return out
+
+
+def train_three(on_step, steps: int | None = None) -> dict:
+    """engine.experiments.compare_optimizers on a small CNN: same start, same batches."""
+    from engine.data import mnist_split
+    from engine.experiments import compare_optimizers, small_cnn
+    from engine.module import manual_seed, preserved_rng
+
+    train, _ = mnist_split()
+    with preserved_rng():
+        manual_seed(0)
+        model = small_cnn(0.0)
+        return compare_optimizers(model, train.subset(slice(0, EXAMPLES)),
+                                  steps=steps or DIGIT_STEPS, on_step=on_step)  # fmt: skip
+
+
+class OptimizerView(LiveView):
+    """The valley with three paths (arrows step through time), updates, curves on digits."""
+
+    BINDINGS = [
+        Binding("right", "time(1)", "step", key_display="←→"),
+        Binding("left", "time(-1)", "step back", show=False),
+        Binding("end", "time(1000)", "last step", show=False),
+        Binding("home", "time(-1000)", "first step", show=False),
+        Binding("r", "train", "run on digits"),
+    ]
+    LABELS = {n: f"with {name}" for n, name in NAMES.items()}
+
+    def __init__(self) -> None:
+        super().__init__(id="optimizer-view")
+        self.paths = valley_paths()
+        self.t = STEPS
+        self.losses = {n: [] for n in NAMES}
+        self.ran = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="opt-body")
+        yield Curves(id="opt-curves")
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    def action_time(self, delta: int) -> None:
+        """Move every path one step forward or back in time."""
+        t = min(max(self.t + delta, 1), STEPS)
+        if t != self.t:
+            self.t = t
+            self.changed()
+            self.redraw()
+
+    def action_train(self) -> None:
+        """Train a small CNN three times: same start, same batches, one optimizer each."""
+        self.ran = True
+        self.train("train", train_three, NAMES)
+
+    def done(self, kind: str, result) -> None:
+        self.losses = {n: list(r.losses) for n, r in result.items()}
+        last = ", ".join(f"{NAMES[n]} {fmt(np.mean(v[-5:]))}" for n, v in self.losses.items())
+        self.status = f"done; mean loss of the last 5 steps: {last}"
+
+    def show_page(self, mode: str) -> None:
+        super().show_page(mode)
+        if self.is_mounted and mode == "digits" and not self.ran:
+            self.action_train()
+
+    # ---- numbers --------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {"t": self.t, **{n: update_numbers(self.paths[n], self.t) for n in NAMES},
+                "losses": {n: float(self.paths[n].losses[self.t]) for n in NAMES}}  # fmt: skip
+
+    def placeholders(self) -> dict[str, str]:
+        p = self.paths
+        s = p["surface"]
+        out = {"t": str(self.t), "steps": str(STEPS), "steep": fmt(s.steep),
+               "sgd_lr": fmt(p["sgd"].updates[0]["lr"]), "adam_lr": fmt(p["adam"].updates[0]["lr"]),
+               "limit": fmt(2 / s.steep), "digit_steps": str(DIGIT_STEPS)}  # fmt: skip
+        for n in NAMES:
+            out[f"{n}_loss"] = fmt(float(p[n].losses[self.t]))
+            out[f"{n}_end"] = fmt(float(p[n].losses[-1]))
+        return out
+
+    # ---- drawing --------------------------------------------------------------------------
+    def redraw(self) -> None:
+        body, curves = self.query_one("#opt-body", Static), self.query_one(Curves)
+        curves.display = self.mode == "digits"
+        width = max(30, self.size.width - 2)
+        if self.mode == "update":
+            body.update(self._update_text(width))
+        elif self.mode == "digits":
+            text = Text(self.problem or self.status or "r trains the net with each optimizer")
+            body.update(text)
+            series = {NAMES[n]: (list(range(1, len(v) + 1)), v) for n, v in self.losses.items()}
+            curves.show(series, "training loss, same start and batches", "step", self.color)
+        else:
+            body.update(self._valley_text(width))
+
+    def _valley_text(self, width: int) -> Text:
+        cols = max(24, min(70, width - 2))
+        rows = 9 if self.app.size.height < 30 else 15
+        a_range, b_range = (-4.5, 1.0), (-0.8, 0.8)
+        surface = self.paths["surface"]
+        z = np.log10(surface.grid(a_range, b_range, cols, rows) + 1e-3)
+        levels = np.clip(((z - z.min()) / (z.max() - z.min()) * (len(SHADES) - 1)).round(), 0,
+                         len(SHADES) - 1).astype(int)  # fmt: skip
+        cells = [[(SHADES[v], "dim") for v in row] for row in levels]
+
+        def put(a, b, ch, style):
+            c = round((a - a_range[0]) / (a_range[1] - a_range[0]) * (cols - 1))
+            r = round((b_range[1] - b) / (b_range[1] - b_range[0]) * (rows - 1))
+            if 0 <= r < rows and 0 <= c < cols:
+                cells[r][c] = (ch, style)
+
+        put(0.0, 0.0, "✕", "bold")
+        for n in NAMES:
+            style = STYLE[n] if self.color else "bold"
+            for a, b in self.paths[n].points[: self.t]:
+                put(a, b, MARK[n].lower(), style if self.color else "")
+            put(*self.paths[n].points[self.t], MARK[n], style + " reverse")
+        t = Text(no_wrap=True, overflow="crop")
+        t.append(
+            f"f(a,b) = ½(a² + {fmt(surface.steep)}·b²), minimum ✕ at (0,0); step {self.t}/{STEPS}\n"
+        )
+        for row in cells:
+            for ch, style in row:
+                t.append(ch, style)
+            t.append("\n")
+        for n in NAMES:
+            t.append(f"{MARK[n]} {NAMES[n]:<9}", STYLE[n] if self.color else "bold")
+            a, b = self.paths[n].points[self.t]
+            t.append(
+                f" a {fmt(a):>8}  b {fmt(b):>8}  loss {fmt(float(self.paths[n].losses[self.t]))}\n"
+            )
+        return t
+
+    def _update_text(self, width: int) -> Text:
+        s = self.state()
+        hide = self.concealed
+        t = Text(no_wrap=False)
+        t.append(f"step {self.t}: the update of weight a (←→ change the step)\n\n", "bold")
+        u = s["sgd"]
+        t.append("SGD        ", STYLE["sgd"] if self.color else "bold")
+        t.append(f"w = {fmt(u['before'])} − {fmt(u['lr'])}·{fmt(u['g'])} = {fmt(u['after'])}\n")
+        u = s["momentum"]
+        t.append("momentum   ", STYLE["momentum"] if self.color else "bold")
+        prev = (
+            "g (first step)"
+            if u["buf_prev"] is None
+            else f"0.9·{fmt(u['buf_prev'])} + {fmt(u['g'])}"
+        )
+        t.append(f"v = {prev} = {fmt(u['buf'])}\n")
+        t.append(f"           w = {fmt(u['before'])} − {fmt(u['lr'])}·{fmt(u['buf'])} = ")
+        t.append("?" if hide else fmt(u["after"]), "bold")
+        u = s["adam"]
+        t.append("\nAdam       ", STYLE["adam"] if self.color else "bold")
+        t.append(f"g = {fmt(u['g'])}, t = {u['step']}\n")
+        pad = " " * 11
+        step, lr = u["step"], fmt(u["lr"])
+        lines = [
+            f"m = 0.9·{fmt(u['m_prev'])} + 0.1·{fmt(u['g'])} = {fmt(u['m'])}",
+            f"v = 0.999·{fmt(u['v_prev'])} + 0.001·{fmt(u['g'])}² = {fmt(u['v'])}",
+            f"m̂ = m / (1 − 0.9^{step}) = {fmt(u['m'])} / {fmt(u['bc1'])} = {fmt(u['m_hat'])}",
+            f"v̂ = v / (1 − 0.999^{step}) = {fmt(u['v'])} / {fmt(u['bc2'])} = {fmt(u['v_hat'])}",
+            f"w = {fmt(u['before'])} − {lr}·m̂/(√v̂ + 1e-8) = {fmt(u['after'])}",
+        ]
+        t.append("".join(f"{pad}{line}\n" for line in lines))
+        return t
+
+
+MOMENTUM_QUESTION = Question(
+    prompt=lambda s: f"Step {s['t']}: with the buffer v shown, what is momentum's new a?",
+    answer=lambda s: s["momentum"]["after"],
+    worked=lambda s: (
+        f"w − lr·v = {fmt(s['momentum']['before'])} − {fmt(s['momentum']['lr'])}"
+        f"·{fmt(s['momentum']['buf'])} = {fmt(s['momentum']['after'])}"
+    ),
+    tolerance=0.005,
+)
+
+
+def _lowest(s: dict) -> str:
+    return NAMES[min(s["losses"], key=s["losses"].get)]
+
+
+VALLEY_QUESTION = Question(
+    prompt=lambda s: f"At step {s['t']}, which optimizer is lowest in the valley?",
+    answer=_lowest,
+    worked=lambda s: ", ".join(f"{NAMES[n]} {fmt(v)}" for n, v in s["losses"].items()),
+    kind="choice",
+    options=tuple(NAMES.values()),
+)
+
+
+def _finite(v: float) -> bool:
+    return math.isfinite(v)
+
+
+LESSON = Lesson(
+    number=8,
+    markdown_file="08-optimizers.md",
+    pages=(
+        Page(OptimizerView, question=VALLEY_QUESTION, mode="valley"),
+        Page(OptimizerView, question=MOMENTUM_QUESTION, mode="update"),
+        Page(OptimizerView, mode="digits"),
+    ),
+    explorer="lenet",
+    keys=(
+        ("← →", "step the three optimizers back and forth"),
+        ("home / end", "first / last step"),
+        ("r", "train on digits again (page 3)"),
+    ),  # fmt: skip
+)

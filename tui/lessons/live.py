@@ -1,0 +1,168 @@
+"""Shared pieces of lessons 7-12: worker messages, overlaid plotext curves, a text body."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from textual.message import Message
+from textual_plotext import PlotextPlot
+
+from tui.lessons.base import LessonView
+
+COLORS = ("cyan", "orange", "green", "magenta")
+MARKERS = ("braille", "x", "+", "o")  # without colour, curves differ by marker
+
+
+@dataclass
+class RunStep(Message):
+    """A lesson's training worker made progress: run `name`, step of total."""
+
+    name: str
+    step: int
+    total: int
+
+
+@dataclass
+class RunDone(Message):
+    """A lesson's worker finished: its result, or the error that stopped it."""
+
+    result: Any = None
+    error: str = ""
+
+
+class Curves(PlotextPlot):
+    """Several named curves overlaid on one plot, distinguishable with and without colour."""
+
+    DEFAULT_CSS = "Curves { height: 12; }"
+
+    def show(self, series: dict, title: str, xlabel: str, color: bool) -> None:
+        """series: {label: (xs, ys)}; styles cycle by position."""
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(title)
+        plt.xlabel(xlabel)
+        for k, (label, (xs, ys)) in enumerate(series.items()):
+            if len(xs) == 0:
+                continue
+            style = {"color": COLORS[k % 4], "marker": "braille"} if color else {
+                "marker": MARKERS[k % 4]}  # fmt: skip
+            plt.plot(list(xs), list(ys), label=label, **style)
+        if not color:
+            plt.theme("clear")
+        self.refresh()
+
+
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    """'[██████······] 12/40' for a worker's progress."""
+    total = max(total, 1)
+    n = round(width * min(done, total) / total)
+    return f"[{'█' * n}{'·' * (width - n)}] {done}/{total}"
+
+
+class Cancelled(Exception):
+    """The lesson's worker was cancelled (the lesson closed): stop training."""
+
+
+def reporter(view, post_step=True):
+    """An on_step(name, Progress) for engine runs in a worker: posts RunStep, stops if cancelled.
+
+    Call it from inside the worker thread (it looks up the current worker there).
+    """
+    from textual.worker import get_current_worker
+
+    worker = get_current_worker()
+
+    def on_step(name: str, p) -> None:
+        if worker.is_cancelled:
+            raise Cancelled(name)
+        if post_step:
+            view.post_message(RunStep(name, p.step, p.total_steps))
+
+    return on_step
+
+
+class LiveView(LessonView):
+    """A lesson view built from child widgets, repainted by redraw(), with engine jobs.
+
+    start(kind, fn) runs fn() in a thread worker (one per kind at a time); its result comes
+    back to done(kind, result) on the UI thread, an exception to self.problem. Training
+    jobs report through reporter(self), which shows progress in self.status.
+    """
+
+    DEFAULT_CSS = "LiveView Static { height: auto; }"
+    LABELS: dict[str, str] = {}  # run names as the status line says them
+
+    problem = ""
+    status = ""
+    losses: dict[str, list[float]] = {}  # per run: the loss of every step so far
+
+    def redraw(self) -> None:
+        """Repaint the children from the current state."""
+
+    def done(self, kind: str, result) -> None:
+        """A job's result, on the UI thread."""
+
+    def start(self, kind: str, fn) -> None:
+        """Run fn() in a thread worker named kind; a running job of that kind is replaced."""
+        self.run_worker(partial(self._job, kind, fn), thread=True, group=f"{self.id}-{kind}",
+                        exclusive=True, exit_on_error=False)  # fmt: skip
+
+    def train(self, kind: str, run, names) -> None:
+        """Start run(on_step) as a job; on_step reports progress and collects self.losses."""
+        if self.busy:
+            return
+        self.losses = {n: [] for n in names}
+        self.status = "training: starting …"
+
+        def job():
+            report = reporter(self)
+
+            def on_step(name: str, p) -> None:
+                report(name, p)
+                self.losses[name].append(p.loss)
+
+            return run(on_step)
+
+        self.start(kind, job)
+        self.redraw()
+
+    def _job(self, kind: str, fn) -> None:
+        try:
+            result = fn()
+        except Cancelled:
+            return
+        except Exception as exc:  # a missing file, a diverged run: say so, keep the lesson
+            self.post_message(RunDone(error=f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(RunDone(result=(kind, result)))
+
+    def on_run_done(self, message: RunDone) -> None:
+        if message.error:
+            self.problem, self.status = message.error, ""
+        else:
+            self.done(*message.result)
+        self.changed()
+        self.redraw()
+
+    def on_run_step(self, message: RunStep) -> None:
+        name = self.LABELS.get(message.name, message.name)
+        self.status = f"training {name}: {progress_bar(message.step, message.total)}"
+        self.redraw()
+
+    @property
+    def busy(self) -> bool:
+        """A training job is running (its progress is in status)."""
+        return self.status.startswith("training")
+
+    def show_page(self, mode: str) -> None:
+        super().show_page(mode)
+        if self.is_mounted:
+            self.redraw()
+
+    def watch_concealed(self, old: bool, new: bool) -> None:
+        super().watch_concealed(old, new)
+        if self.is_mounted:
+            self.redraw()
