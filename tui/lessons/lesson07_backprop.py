@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from tui.lessons.base import Lesson, Page, Question
-from tui.lessons.live import LiveView
+from tui.lessons.live import LiveView, short_name
 from tui.render.math import filled_equation
 from tui.render.numbers import format_number as fmt
 
@@ -190,7 +190,8 @@ class BackpropView(LiveView):
             out.update(terms=str(c["terms"]), analytic=fmt(c["analytic"], 6),
                        numeric=fmt(c["numeric"], 6), relative=f"{c['relative']:.1e}")  # fmt: skip
             h, w = s.activations[1].shape[2:]
-            out["positions"] = f"{BATCH} × {h} × {w}"
+            hidden = self.concealed and self.mode == "weight"  # the question asks for this
+            out["positions"] = "how many? answer below" if hidden else f"{BATCH} × {h} × {w}"
         return out
 
     # ---- drawing --------------------------------------------------------------------------
@@ -214,8 +215,8 @@ class BackpropView(LiveView):
             mark = "◀" if i == reached else " "
             style = "bold" if i == reached else ("dim" if g is None else "")
             norm = "" if g is None else f"‖dL/dx‖ {fmt(float(np.linalg.norm(g)))}"
-            name = repr(s.layers[i])[: max(8, width - 30)]
-            t.append(f"{mark}{i} {name:<{max(8, width - 30)}} {norm}\n", style)
+            name = short_name(repr(s.layers[i]))
+            t.append(f"{mark}{i} {name:<16} {norm}\n", style)
         return t
 
     def _chain_text(self, width: int) -> Text:

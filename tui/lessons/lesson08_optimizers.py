@@ -15,10 +15,12 @@ from tui.lessons.live import Curves, LiveView
 from tui.render.numbers import format_number as fmt
 
 STEPS, DIGIT_STEPS, EXAMPLES = 40, 40, 2000
+DIGIT_LRS = {"sgd": 0.1, "momentum": 0.05, "adam": 0.01}  # tuned a little for the small CNN
 NAMES = {"sgd": "SGD", "momentum": "momentum", "adam": "Adam"}
 MARK = {"sgd": "S", "momentum": "M", "adam": "A"}
 STYLE = {"sgd": "bold cyan", "momentum": "bold orange1", "adam": "bold green"}
-SHADES = " .:-="  # contour levels of the surface, low to high
+SHADES = " .,:;-=+"  # the surface's height bands, low to high
+BANDS = (0.05, 0.2, 0.5, 1, 2, 4, 8)  # loss levels where the next band starts
 
 
 def valley_paths(steps: int = STEPS) -> dict:
@@ -58,7 +60,8 @@ def train_three(on_step, steps: int | None = None) -> dict:
         manual_seed(0)
         model = small_cnn(0.0)
         return compare_optimizers(model, train.subset(slice(0, EXAMPLES)),
-                                  steps=steps or DIGIT_STEPS, on_step=on_step)  # fmt: skip
+                                  steps=steps or DIGIT_STEPS, lrs=DIGIT_LRS,
+                                  on_step=on_step)  # fmt: skip
 
 
 class OptimizerView(LiveView):
@@ -86,6 +89,9 @@ class OptimizerView(LiveView):
 
     def on_mount(self) -> None:
         self.redraw()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.redraw)  # the valley is drawn to the width
 
     def action_time(self, delta: int) -> None:
         """Move every path one step forward or back in time."""
@@ -121,8 +127,12 @@ class OptimizerView(LiveView):
         out = {"t": str(self.t), "steps": str(STEPS), "steep": fmt(s.steep),
                "sgd_lr": fmt(p["sgd"].updates[0]["lr"]), "adam_lr": fmt(p["adam"].updates[0]["lr"]),
                "limit": fmt(2 / s.steep), "digit_steps": str(DIGIT_STEPS)}  # fmt: skip
+        done = self.status.startswith("done")
         for n in NAMES:
-            out[f"{n}_loss"] = fmt(float(p[n].losses[self.t]))
+            out[f"{n}_digits"] = fmt(float(np.mean(self.losses[n][-5:]))) if done else "…"
+            out[f"{n}_dlr"] = fmt(DIGIT_LRS[n])
+            hide = self.concealed and self.mode == "valley"  # the question asks which is lowest
+            out[f"{n}_loss"] = "?" if hide else fmt(float(p[n].losses[self.t]))
             out[f"{n}_end"] = fmt(float(p[n].losses[-1]))
         return out
 
@@ -146,9 +156,7 @@ class OptimizerView(LiveView):
         rows = 9 if self.app.size.height < 30 else 15
         a_range, b_range = (-4.5, 1.0), (-0.8, 0.8)
         surface = self.paths["surface"]
-        z = np.log10(surface.grid(a_range, b_range, cols, rows) + 1e-3)
-        levels = np.clip(((z - z.min()) / (z.max() - z.min()) * (len(SHADES) - 1)).round(), 0,
-                         len(SHADES) - 1).astype(int)  # fmt: skip
+        levels = np.searchsorted(BANDS, surface.grid(a_range, b_range, cols, rows))
         cells = [[(SHADES[v], "dim") for v in row] for row in levels]
 
         def put(a, b, ch, style):
@@ -157,12 +165,12 @@ class OptimizerView(LiveView):
             if 0 <= r < rows and 0 <= c < cols:
                 cells[r][c] = (ch, style)
 
-        put(0.0, 0.0, "✕", "bold")
         for n in NAMES:
             style = STYLE[n] if self.color else "bold"
             for a, b in self.paths[n].points[: self.t]:
                 put(a, b, MARK[n].lower(), style if self.color else "")
             put(*self.paths[n].points[self.t], MARK[n], style + " reverse")
+        put(0.0, 0.0, "✕", "bold")  # on top: where every path is heading
         t = Text(no_wrap=True, overflow="crop")
         t.append(
             f"f(a,b) = ½(a² + {fmt(surface.steep)}·b²), minimum ✕ at (0,0); step {self.t}/{STEPS}\n"
@@ -172,45 +180,47 @@ class OptimizerView(LiveView):
                 t.append(ch, style)
             t.append("\n")
         for n in NAMES:
-            t.append(f"{MARK[n]} {NAMES[n]:<9}", STYLE[n] if self.color else "bold")
+            t.append(f"{MARK[n]} {NAMES[n]:<8}", STYLE[n] if self.color else "bold")
             a, b = self.paths[n].points[self.t]
-            t.append(
-                f" a {fmt(a):>8}  b {fmt(b):>8}  loss {fmt(float(self.paths[n].losses[self.t]))}\n"
-            )
+            loss = "?" if self.concealed else fmt(float(self.paths[n].losses[self.t]))
+            t.append(f" a {fmt(a):>7} b {fmt(b):>7} loss {loss}\n")
         return t
 
     def _update_text(self, width: int) -> Text:
         s = self.state()
-        hide = self.concealed
         t = Text(no_wrap=False)
-        t.append(f"step {self.t}: the update of weight a (←→ change the step)\n\n", "bold")
+        t.append(f"step {self.t} (←→ another): the update of weight a\n", "bold")
         u = s["sgd"]
-        t.append("SGD        ", STYLE["sgd"] if self.color else "bold")
-        t.append(f"w = {fmt(u['before'])} − {fmt(u['lr'])}·{fmt(u['g'])} = {fmt(u['after'])}\n")
+        self._label(t, "sgd", "SGD")
+        t.append(f"  w = {fmt(u['before'])} − {fmt(u['lr'])}·{par(u['g'])} = {fmt(u['after'])}\n")
         u = s["momentum"]
-        t.append("momentum   ", STYLE["momentum"] if self.color else "bold")
-        prev = (
-            "g (first step)"
-            if u["buf_prev"] is None
-            else f"0.9·{fmt(u['buf_prev'])} + {fmt(u['g'])}"
-        )
-        t.append(f"v = {prev} = {fmt(u['buf'])}\n")
-        t.append(f"           w = {fmt(u['before'])} − {fmt(u['lr'])}·{fmt(u['buf'])} = ")
-        t.append("?" if hide else fmt(u["after"]), "bold")
+        self._label(t, "momentum", "momentum")
+        first = u["buf_prev"] is None
+        prev = "g (the first step)" if first else f"0.9·{par(u['buf_prev'])} + {par(u['g'])}"
+        t.append(f"  v = {prev} = {fmt(u['buf'])}\n")
+        t.append(f"  w = {fmt(u['before'])} − {fmt(u['lr'])}·{par(u['buf'])} = ")
+        t.append("?" if self.concealed else fmt(u["after"]), "bold")
         u = s["adam"]
-        t.append("\nAdam       ", STYLE["adam"] if self.color else "bold")
-        t.append(f"g = {fmt(u['g'])}, t = {u['step']}\n")
-        pad = " " * 11
         step, lr = u["step"], fmt(u["lr"])
+        self._label(t, "adam", f"\nAdam (g = {fmt(u['g'])}, t = {step})")
         lines = [
-            f"m = 0.9·{fmt(u['m_prev'])} + 0.1·{fmt(u['g'])} = {fmt(u['m'])}",
-            f"v = 0.999·{fmt(u['v_prev'])} + 0.001·{fmt(u['g'])}² = {fmt(u['v'])}",
-            f"m̂ = m / (1 − 0.9^{step}) = {fmt(u['m'])} / {fmt(u['bc1'])} = {fmt(u['m_hat'])}",
-            f"v̂ = v / (1 − 0.999^{step}) = {fmt(u['v'])} / {fmt(u['bc2'])} = {fmt(u['v_hat'])}",
-            f"w = {fmt(u['before'])} − {lr}·m̂/(√v̂ + 1e-8) = {fmt(u['after'])}",
+            f"m = 0.9·{par(u['m_prev'])} + 0.1·{par(u['g'])} = {fmt(u['m'])}",
+            f"v = 0.999·{par(u['v_prev'])} + 0.001·{par(u['g'])}² = {fmt(u['v'])}",
+            f"m̂ = m/(1 − 0.9^{step}) = {fmt(u['m'])}/{fmt(u['bc1'])} = {fmt(u['m_hat'])}",
+            f"v̂ = v/(1 − 0.999^{step}) = {fmt(u['v'])}/{fmt(u['bc2'])} = {fmt(u['v_hat'])}",
+            f"w = {fmt(u['before'])} − {lr}·m̂/(√v̂ + ε) = {fmt(u['after'])}",
         ]
-        t.append("".join(f"{pad}{line}\n" for line in lines))
+        t.append("".join(f"  {line}\n" for line in lines))
         return t
+
+    def _label(self, t: Text, name: str, label: str) -> None:
+        t.append(label + "\n", STYLE[name] if self.color else "bold")
+
+
+def par(x: float) -> str:
+    """A number for a product: negatives in parentheses."""
+    s = fmt(x)
+    return f"({s})" if s.startswith("-") else s
 
 
 MOMENTUM_QUESTION = Question(

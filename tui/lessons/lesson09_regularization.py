@@ -13,7 +13,8 @@ from tui.lessons.live import Curves, LiveView
 from tui.render.numbers import format_number as fmt
 
 EXAMPLES, HELD_OUT, EPOCHS, P, DECAY, LR = 200, 500, 12, 0.5, 0.03, 0.05
-LABEL = {"plain": "plain", "dropout": f"dropout p={P}", "l2": f"L2 λ={DECAY}"}
+HALF = " ▄▀█"  # (top kept, bottom kept) -> the half-block that shows both
+LABEL = {"plain": "plain", "dropout": f"dropout {P}", "l2": f"L2 λ={DECAY}"}
 
 
 def run_all(epochs: int | None = None, examples: int | None = None, on_step=None) -> dict:
@@ -128,22 +129,25 @@ class RegularizationView(LiveView):
     def _gap_table(self, names) -> Text:
         runs = self.result["runs"]
         t = Text(no_wrap=True, overflow="crop")
-        t.append(f"{'':<14}{'train':>7}{'held-out':>9}{'gap':>7}{'acc':>7}\n", "bold")
+        t.append(f"{'loss':<13}{'train':>7}{'held':>7}{'gap':>7}{'acc':>6}\n", "bold")
         for n in names:
             r = runs[n]
             hide = self.concealed and self.mode == "l2"
             gap = "?" if hide else fmt(r.gap)
-            t.append(f"{LABEL[n]:<14}{fmt(r.train_eval[-1].loss):>7}{fmt(r.held_out[-1].loss):>9}"
-                     f"{gap:>7}{100 * r.held_out[-1].accuracy:>6.1f}%\n")  # fmt: skip
+            train, held = fmt(r.train_eval[-1].loss, 2), fmt(r.held_out[-1].loss, 2)
+            acc = f"{100 * r.held_out[-1].accuracy:.0f}%"
+            t.append(f"{LABEL[n]:<13}{train:>7}{held:>7}{gap:>7}{acc:>6}\n")
         return t
 
     def _mask_text(self) -> Text:
         mask = self.result["mask"][0].reshape(-1, 14, 14)[0]  # channel 0 of the first digit
         t = Text(no_wrap=True, overflow="crop")
         scale = "?" if self.concealed else fmt(float(mask.max()))
-        t.append(f"mask of channel 0 (█ kept ×{scale}, · dropped)\n", "bold")
-        for row in mask:
-            t.append("".join("█" if v > 0 else "·" for v in row) + "\n")
+        t.append(f"mask of channel 0: ink kept (×{scale}), blank dropped\n", "bold")
+        kept = mask > 0
+        for top, bottom in zip(kept[0::2], kept[1::2], strict=True):  # two rows per line
+            t.append("".join(HALF[int(a) * 2 + int(b)] for a, b in zip(top, bottom, strict=True)))
+            t.append("\n")
         return t
 
     def _l2_text(self) -> Text:

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from tui.lessons.base import Lesson, Page, Question
-from tui.lessons.live import Curves, LiveView
+from tui.lessons.live import Curves, LiveView, short_name
 
 STEPS, EXAMPLES, SEED = 60, 200, 0
 
@@ -116,16 +116,14 @@ class TransferView(LiveView):
         if self.table is None:
             body.update(Text("loading the pretrained net …"))
             return
-        width = max(30, self.size.width - 2)
         t = Text(no_wrap=True, overflow="crop")
         t.append("pretrained on digits 0-4\n", "bold")
-        name_w = max(10, width - 22)
         for name, n, trained in self.table:
             mark = "train" if trained else ("frozen" if n else "")
             hide = self.concealed and trained
             count = "?" if hide else f"{n:,}"
             style = "bold" if trained else "dim"
-            t.append(f"{name[:name_w]:<{name_w}} {count:>7} {mark}\n", style)
+            t.append(f"{short_name(name):<16} {count:>7} {mark}\n", style)
         t.append("\nfine-tuning trains ")
         t.append("?" if self.concealed else f"{self.state()['head']:,}", "bold")
         t.append(f" of {self.state()['total']:,} numbers")

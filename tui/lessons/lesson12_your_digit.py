@@ -69,10 +69,17 @@ def prepare():
 class DrawView(LiveView):
     """The canvas, the class probabilities, the feature maps; o opens an image file."""
 
-    BINDINGS = [Binding("o", "open", "open an image file")]
+    # The canvas handles these when it has focus; listed here so the key line shows them.
+    BINDINGS = [
+        Binding("space", "canvas('toggle_pen')", "pen", key_display="space"),
+        Binding("c", "canvas('clear')", "clear"),
+        Binding("x", "canvas('toggle_eraser')", "eraser"),
+        Binding("o", "open", "open image"),
+    ]
     DEFAULT_CSS = """
     DrawView Horizontal { height: auto; }
-    DrawView #draw-probs { width: 1fr; height: auto; padding: 0 0 0 1; }
+    DrawView #draw-probs { width: 1fr; height: auto; padding: 0 0 0 1; text-wrap: nowrap;
+        text-overflow: clip; }
     DrawView #draw-maps, DrawView #draw-note { height: auto; }
     DrawView Input { display: none; }
     DrawView.-opening Input { display: block; }
@@ -114,6 +121,10 @@ class DrawView(LiveView):
                 self.note = ""
             self.changed()
             self.redraw()
+
+    def action_canvas(self, action: str) -> None:
+        """Run a canvas action (when the view, not the canvas, has focus)."""
+        getattr(self.query_one(DigitCanvas), f"action_{action}")()
 
     def action_open(self) -> None:
         """Type the path of an image file to put on the canvas."""
@@ -178,9 +189,10 @@ class DrawView(LiveView):
             return
         probs = self.result["probs"]
         if self.concealed:
-            probs_box.update(Text("probabilities\nhidden until\nyou answer", style="bold"))
+            probs_box.update(Text("P(digit):\nhidden until\nyou answer", style="bold"))
         else:
-            probs_box.update(prob_bars(probs, probs_box.size.width or 14, self.color))
+            room = probs_box.size.width or max(10, self.size.width - 33)
+            probs_box.update(prob_bars(probs, room, self.color))
         if self.mode == "features":
             from tui.screens.predict import maps_text
 
@@ -195,9 +207,9 @@ class DrawView(LiveView):
 
 
 def prob_bars(probs: np.ndarray, width: int, color: bool) -> Text:
-    """'7 ████████ 99.9%' per class, the most probable in bold."""
+    """'7 ████████  99%' per class, the most probable in bold."""
     best = int(np.argmax(probs))
-    bar_w = max(1, width - 9)
+    bar_w = max(1, min(20, width - 7))  # "7 " + bar + " 100%"
     t = Text("P(digit)\n", style="bold", no_wrap=True, overflow="crop")
     for d, p in enumerate(probs):
         n = int(round(float(p) * bar_w))
@@ -206,7 +218,7 @@ def prob_bars(probs: np.ndarray, width: int, color: bool) -> Text:
         t.append(
             "█" * n + " " * (bar_w - n), ("bold green" if color else "bold") if d == best else None
         )
-        t.append(f"{100 * float(p):5.1f}%\n", style)
+        t.append(f"{100 * float(p):4.0f}%\n", style)
     return t
 
 

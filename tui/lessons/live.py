@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -55,6 +56,12 @@ class Curves(PlotextPlot):
         self.refresh()
 
 
+def short_name(name: str) -> str:
+    """'Conv2d(8->16, k=3, s=1, p=1)' -> 'Conv2d(8->16)': the kind and its first argument."""
+    head = name.split(",")[0]
+    return head if head.endswith(")") else head + ")"
+
+
 def progress_bar(done: int, total: int, width: int = 20) -> str:
     """'[██████······] 12/40' for a worker's progress."""
     total = max(total, 1)
@@ -82,6 +89,24 @@ def reporter(view, post_step=True):
             view.post_message(RunStep(name, p.step, p.total_steps))
 
     return on_step
+
+
+def _with_imports_settled(fn, tries: int = 40, wait_s: float = 0.25):
+    """fn(), retried while another thread is still importing the engine modules it needs.
+
+    The lesson screen's warm-up imports the engine in its own thread; Python hands a second
+    importing thread a partially initialised module when their imports cross, which raises
+    "cannot import name ... (most likely due to a circular import)". Once the first import
+    finishes, the same call succeeds.
+    """
+    for attempt in range(tries):
+        try:
+            return fn()
+        except ImportError as exc:
+            if "partially initialized" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(wait_s)
+    return None
 
 
 class LiveView(LessonView):
@@ -131,7 +156,7 @@ class LiveView(LessonView):
 
     def _job(self, kind: str, fn) -> None:
         try:
-            result = fn()
+            result = _with_imports_settled(fn)
         except Cancelled:
             return
         except Exception as exc:  # a missing file, a diverged run: say so, keep the lesson
