@@ -11,6 +11,7 @@ from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from tui.lessons.base import LessonView
+from tui.widgets.gradflow import compact as short_name  # noqa: F401  (the lessons' import)
 
 COLORS = ("cyan", "orange", "green", "magenta")
 MARKERS = ("braille", "x", "+", "o")  # without colour, curves differ by marker
@@ -54,12 +55,6 @@ class Curves(PlotextPlot):
         if not color:
             plt.theme("clear")
         self.refresh()
-
-
-def short_name(name: str) -> str:
-    """'Conv2d(8->16, k=3, s=1, p=1)' -> 'Conv2d(8->16)': the kind and its first argument."""
-    head = name.split(",")[0]
-    return head if head.endswith(")") else head + ")"
 
 
 def progress_bar(done: int, total: int, width: int = 20) -> str:

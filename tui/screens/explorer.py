@@ -56,6 +56,7 @@ BINDINGS = [
     B("plus,equals_sign", "lr(1)", "raise learning rate", key_display="+", show=False),
     B("minus", "lr(-1)", "lower learning rate", key_display="-", show=False),
     B("g", "gradcheck", "verify gradients", show=False),
+    B("G", "gradient_flow", "gradient flow per layer", show=False),
     B("T", "training", "training screen", show=False),
     B("P", "predict", "predict a digit", show=False),
     B("L", "transfer_lesson", "transfer lesson", show=False),

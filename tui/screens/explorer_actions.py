@@ -222,6 +222,19 @@ class ExplorerActions(Notices, RunAndVerify):
         """Learning rate up or down the 1-2-5 ladder."""
         self.act(lambda: self.session.scale_lr(steps), mode="live")
 
+    def action_gradient_flow(self) -> None:
+        """Per layer, the norms of dL/dx and dL/dW after the backward pass; flags the extremes."""
+        from tui.screens.gradflow import GradFlowScreen, flow_snapshot
+
+        if not self.ready():
+            return
+        try:
+            with self.session.lock:
+                flow, note = flow_snapshot(self.session.stepper)
+        except Exception as exc:  # e.g. a diverged batch: say so, keep the explorer
+            return self.problem(f"gradient flow: {type(exc).__name__}: {exc}")
+        self.app.push_screen(GradFlowScreen(flow, note))
+
     # ---- lab screens (kept installed, so a run goes on while the explorer is shown) --------
     def _lab(self, name: str, make) -> None:
         if not self.app.is_screen_installed(name):

@@ -12,6 +12,15 @@ FLAG = {"vanishing": "↓ vanishing", "exploding": "↑ exploding", "ok": ""}
 STYLE = {"vanishing": "bold yellow", "exploding": "bold red", "ok": ""}
 
 
+def compact(name: str) -> str:
+    """'Conv2d(8->16, k=3, s=1, p=1)' -> 'Conv2d(8->16)'; 'Residual(Conv2d(...' -> 'Residual'."""
+    head, _, rest = name.partition("(")
+    if not rest or "(" in rest.split(")")[0]:
+        return head
+    first = rest.split(",")[0].rstrip(")")
+    return f"{head}({first})" if first else f"{head}()"
+
+
 def short(name: str, width: int) -> str:
     """A layer's repr cut to width ('Conv2d(1->8, k=3…')."""
     return name if len(name) <= width else name[: max(1, width - 1)] + "…"
@@ -45,11 +54,11 @@ def flow_table(flow, width: int, *, color: bool = True, title: str = "") -> Text
     if title:
         out.append(title + "\n", "bold")
     lo, hi = _range([f.grad_input_norm for f in flow] + [f.grad_weight_norm for f in flow])
-    bar = max(4, min(24, width - 44))
-    name_w = max(6, min(24, width - bar - 38))
+    name_w = 15
+    bar = max(4, min(24, width - name_w - 3 - 20 - 13))  # numbers 2 x 10, flag 13
     out.append(f"{'#':>2} {'layer':<{name_w}} {'‖dL/dx‖':<{bar + 10}} {'‖dL/dW‖':>9}\n", "bold")
     for f in flow:
-        out.append(f"{f.index:>2} {short(f.name, name_w):<{name_w}} ")
+        out.append(f"{f.index:>2} {short(compact(f.name), name_w):<{name_w}} ")
         out.append(log_bar(f.grad_input_norm, lo, hi, bar), STYLE[f.status] if color else "")
         out.append(f" {format_number(f.grad_input_norm):>9}")
         w = "" if f.grad_weight_norm is None else format_number(f.grad_weight_norm)
