@@ -332,3 +332,21 @@ async def test_lessons_draw_without_colour(tmp_path, monkeypatch, number):
 
 def plain_text(text) -> str:
     return text.plain
+
+
+def test_lesson12_served_session_reads_only_its_own_directory(tmp_path, monkeypatch):
+    import shutil
+
+    from engine.paths import SAMPLES_DIR
+    from tui import sandbox
+    from tui.lessons.lesson12_your_digit import read_image
+
+    box = tmp_path / "session"
+    box.mkdir()
+    shutil.copy(SAMPLES_DIR / "digit_7.png", box / "seven.png")
+    monkeypatch.setattr(sandbox, "_current", sandbox.Sandbox(box))
+    assert read_image("seven.png").shape == (28, 28)
+    with pytest.raises(ValueError, match="outside the session directory"):
+        read_image(str(SAMPLES_DIR / "digit_7.png"))
+    with pytest.raises(ValueError, match="'..' is not allowed"):
+        read_image("../session/seven.png")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
@@ -49,14 +47,18 @@ def predict(model, pixels: np.ndarray) -> dict:
 
 
 def read_image(path_text: str) -> np.ndarray:
-    """An image file as 28x28 pixels in [0, 1] (white ink on black); ValueError says why not."""
-    from engine.images import prepare_image
+    """An image file as 28x28 pixels in [0, 1] (white ink on black); ValueError says why not.
 
-    path = Path(path_text).expanduser()
+    The path goes through the session's sandbox (served sessions: their own directory only).
+    """
+    from engine.images import prepare_image
+    from tui.sandbox import current
+
+    path = current().resolve(path_text)  # SandboxError is a ValueError
     if not path.exists():
-        raise ValueError(f"{path}: file not found")
+        raise ValueError(f"{path_text}: file not found")
     if not path.is_file():  # a directory, a FIFO or a device would never be an image
-        raise ValueError(f"{path}: not a regular file")
+        raise ValueError(f"{path_text}: not a regular file")
     return prepare_image(path, (SIZE, SIZE)).pixels
 
 
