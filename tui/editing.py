@@ -7,6 +7,9 @@ import numpy as np
 from engine import Sequential, from_spec
 
 
+DROPOUT_STEPS = (0.0, 0.25, 0.5)  # the D key steps through these
+
+
 class SessionError(ValueError):
     """An action that cannot run now; the message says why and what to press instead."""
 
@@ -103,3 +106,33 @@ class ModelEdits:
         self._swap(model)
         self.sel.layer = j
         return f"moved {layers[j]!r} to position {j}"
+
+    # ---- dropout before the head ---------------------------------------------------------
+    def dropout_layer(self) -> int | None:
+        """Index of the top-level Dropout layer, if the model has one."""
+        kinds = [type(layer).__name__ for layer in self.layers]
+        return kinds.index("Dropout") if "Dropout" in kinds else None
+
+    def cycle_dropout(self) -> str:
+        """Dropout before the last Linear: off -> p 0.25 -> p 0.5 -> off."""
+        at = self.dropout_layer()
+        p = 0.0 if at is None else self.layers[at].p
+        k = DROPOUT_STEPS.index(p) if p in DROPOUT_STEPS else -1  # a p set by hand: off next
+        new = DROPOUT_STEPS[(k + 1) % len(DROPOUT_STEPS)] if k >= 0 else 0.0
+        if at is not None and new == 0.0:
+            return self.delete_layer(at)
+        if at is not None:
+            return self.replace_layer(at, {"type": "Dropout", "p": new})
+        heads = [i for i, layer in enumerate(self.layers) if type(layer).__name__ == "Linear"]
+        if not heads:
+            raise SessionError("dropout goes before the classifier head, and this model has none")
+        return self.insert_layer(heads[-1], {"type": "Dropout", "p": new})
+
+    def dropout_note(self) -> str:
+        """'dropout p=0.5 at layer 7: kept units ×2' for the optimizer pane, '' without one."""
+        at = self.dropout_layer()
+        if at is None:
+            return ""
+        p = self.layers[at].p
+        scale = f"kept units ×{1 / (1 - p):.3g}" if p else "off"
+        return f"dropout p={p:g} at layer {at}: {scale}"

@@ -23,6 +23,7 @@ OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD+momentum", "adam": "Adam"}
 DEFAULT_OPTIMIZER = {"article": ("sgd", 0.005), "lenet": ("adam", 0.002), "resnet": ("adam", 0.002)}
 DEFAULT_LR = {"sgd": 0.05, "momentum": 0.02, "adam": 0.002}
 LR_LADDER = [m * 10.0**e for e in range(-5, 1) for m in (1, 2, 5)]  # 1e-5 .. 5
+WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)  # the w key steps through these
 FORWARD, BACKWARD = ("forward", "loss"), ("loss_backward", "backward")
 STEP_BATCH, TRAIN_BATCH = 8, 64  # digits shown while stepping; mini-batch of a run
 # Each undo snapshot holds the parameters, gradients, optimizer state and the optimizer's last
@@ -61,6 +62,7 @@ class Session(ModelEdits):
 
     def __init__(self, preset: str = "lenet", seed: int = 0) -> None:
         self.seed = seed
+        self.weight_decay = 0.0  # L2, kept across presets and optimizer changes
         self.lock = threading.RLock()  # the run worker and the interface take turns
         self.history: list[tuple[int, float, float | None]] = []  # (iteration, loss, acc)
         self.sel = Selection(self)
@@ -92,7 +94,9 @@ class Session(ModelEdits):
 
     def _rebuild(self, x, y, lr: float) -> None:
         """A new optimizer and Stepper over the current model (after any change to it)."""
-        self.optimizer = make_optimizer(self.opt_kind, self.model.parameters(), lr)
+        self.optimizer = make_optimizer(
+            self.opt_kind, self.model.parameters(), lr, weight_decay=self.weight_decay
+        )
         self.stepper = Stepper(
             self.model, self.loss, self.optimizer, x, y, rng=self.rng, max_history_bytes=UNDO_BYTES
         )
@@ -229,6 +233,13 @@ class Session(ModelEdits):
         here = min(range(len(LR_LADDER)), key=lambda k: abs(np.log(LR_LADDER[k] / lr)))
         self.optimizer.lr = LR_LADDER[min(max(here + steps, 0), len(LR_LADDER) - 1)]
         return f"learning rate {self.optimizer.lr:g}"
+
+    def cycle_weight_decay(self) -> str:
+        """L2 weight decay λ: 0 -> 1e-4 -> 1e-3 -> 1e-2 -> 0.1 -> 0 (adds λ·w to every gradient)."""
+        k = min(range(len(WEIGHT_DECAYS)), key=lambda i: abs(WEIGHT_DECAYS[i] - self.weight_decay))
+        self.weight_decay = WEIGHT_DECAYS[(k + 1) % len(WEIGHT_DECAYS)]
+        self.optimizer.weight_decay = self.weight_decay
+        return f"L2 weight decay λ = {self.weight_decay:g} (the update adds λ·w to g)"
 
     def describe_optimizer(self) -> str:
         """e.g. "Adam lr 0.002"."""

@@ -55,6 +55,8 @@ BINDINGS = [
     B("o", "cycle_optimizer", "switch optimizer (SGD, momentum, Adam)", show=False),
     B("plus,equals_sign", "lr(1)", "raise learning rate", key_display="+", show=False),
     B("minus", "lr(-1)", "lower learning rate", key_display="-", show=False),
+    B("w", "weight_decay", "L2 weight decay (cycle λ)", show=False),
+    B("D", "dropout", "dropout before the head (cycle p)", show=False),
     B("g", "gradcheck", "verify gradients", show=False),
     B("G", "gradient_flow", "gradient flow per layer", show=False),
     B("T", "training", "training screen", show=False),

@@ -49,7 +49,7 @@ class ExplorerActions(Notices, RunAndVerify):
         else:
             math.show(explained)
         self._opt_layer = s.sel.layer
-        self.query_one(OptimizerPane).show(s.optimizer, names, first)
+        self.query_one(OptimizerPane).show(s.optimizer, names, first, note=s.dropout_note())
         if curves:
             self.query_one(CurvesPane).show(history, self._run_note())
         keys = {"running": "t pauses, x stops", "paused": "t resumes, x stops"}
@@ -217,6 +217,14 @@ class ExplorerActions(Notices, RunAndVerify):
     def action_cycle_optimizer(self) -> None:
         """SGD -> SGD with momentum -> Adam."""
         self.act(lambda: self.session.cycle_optimizer(), mode="live")
+
+    def action_weight_decay(self) -> None:
+        """L2 weight decay: 0 -> 1e-4 -> 1e-3 -> 1e-2 -> 0.1 -> 0; shown in the update's terms."""
+        self.act(lambda: self.session.cycle_weight_decay(), mode="live")
+
+    def action_dropout(self) -> None:
+        """Dropout before the classifier head: off -> p 0.25 -> p 0.5 -> off."""
+        self.act(lambda: self.session.cycle_dropout(), mode="edit")
 
     def action_lr(self, steps: int) -> None:
         """Learning rate up or down the 1-2-5 ladder."""

@@ -116,10 +116,14 @@ class OptimizerPane(Widget, can_focus=True):
         self.border_title = "Optimizer"
         self.opt = None
         self.names: list[str] = []
+        self.note = ""
 
-    def show(self, opt, names: list[str], param_index: int | None = None) -> None:
-        """Display `opt`; `names` label opt.params; optionally jump to one parameter."""
-        self.opt, self.names = opt, list(names)
+    def show(self, opt, names: list[str], param_index: int | None = None, note: str = "") -> None:
+        """Display `opt`; `names` label opt.params; optionally jump to one parameter.
+
+        note: a line under the title about the model's regularization (its dropout).
+        """
+        self.opt, self.names, self.note = opt, list(names), note
         if param_index is not None and param_index != self.param_index:
             self.param_index, self.element = param_index, 0
         self._clamp()
@@ -172,6 +176,7 @@ class OptimizerPane(Widget, can_focus=True):
             # A short pane (80x24) must still show w': rows give way, not the result.
             width = max(self.content_size.width, 1)
             head = -(-title.cell_len // width) + -(-where.cell_len // width)
+            head += -(-len(self.note) // width) if self.note else 0
             rows, notes = fit_rows(update_rows(opt, rec, flat), self.content_size.height - head)
             if notes:
                 where.append("  " + "  ".join(notes))
@@ -179,6 +184,8 @@ class OptimizerPane(Widget, can_focus=True):
             table.add_row(*((term,) if wide else ()), formula, value)
         grid = Table.grid()
         grid.add_row(title)
+        if self.note:
+            grid.add_row(Text(self.note))
         grid.add_row(where)
         grid.add_row(table)
         return grid
