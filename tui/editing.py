@@ -6,7 +6,6 @@ import numpy as np
 
 from engine import Sequential, from_spec
 
-
 DROPOUT_STEPS = (0.0, 0.25, 0.5)  # the D key steps through these
 
 

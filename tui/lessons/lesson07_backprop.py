@@ -29,14 +29,12 @@ LOCAL = {
 def build(seed: int = SEED, batch: int = BATCH):
     """A Stepper over the lenet preset on `batch` training digits, past its loss backward."""
     from engine.data import mnist_split
-    from engine.module import preserved_rng
     from engine.optim import SGD
     from engine.stepper import Stepper
     from engine.train import build_model
 
     train, _ = mnist_split()
-    with preserved_rng():
-        model, loss, _ = build_model("lenet", seed=seed)
+    model, loss, _ = build_model("lenet", seed=seed)
     stepper = Stepper(model, loss, SGD(model.parameters(), lr=0.05),
                       train.images[:batch], train.labels[:batch])  # fmt: skip
     while stepper.next_op.kind != "backward":

@@ -53,15 +53,11 @@ def train_three(on_step, steps: int | None = None) -> dict:
     """engine.experiments.compare_optimizers on a small CNN: same start, same batches."""
     from engine.data import mnist_split
     from engine.experiments import compare_optimizers, small_cnn
-    from engine.module import manual_seed, preserved_rng
 
     train, _ = mnist_split()
-    with preserved_rng():
-        manual_seed(0)
-        model = small_cnn(0.0)
-        return compare_optimizers(model, train.subset(slice(0, EXAMPLES)),
-                                  steps=steps or DIGIT_STEPS, lrs=DIGIT_LRS,
-                                  on_step=on_step)  # fmt: skip
+    model = small_cnn(0.0, rng=np.random.default_rng(0))
+    return compare_optimizers(model, train.subset(slice(0, EXAMPLES)), steps=steps or DIGIT_STEPS,
+                              lrs=DIGIT_LRS, on_step=on_step)  # fmt: skip
 
 
 class OptimizerView(LiveView):

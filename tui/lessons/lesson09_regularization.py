@@ -22,18 +22,15 @@ def run_all(epochs: int | None = None, examples: int | None = None, on_step=None
     epochs, examples = epochs or EPOCHS, examples or EXAMPLES
     from engine.data import mnist_split
     from engine.experiments import compare_regularization, dropout_mask, l2_update, small_cnn
-    from engine.module import manual_seed, preserved_rng
 
     train, held = mnist_split()
     data = train.subset(slice(0, examples), f"{examples} digits")
     held = held.subset(slice(0, HELD_OUT), f"{HELD_OUT} held-out digits")
-    with preserved_rng():
-        manual_seed(0)
-        model = small_cnn(P)
-        runs = compare_regularization(model, data, held, epochs=epochs, weight_decay=DECAY,
-                                      lr=LR, on_step=on_step)  # fmt: skip
-        mask = dropout_mask(runs["dropout"].model, data.images[:1])  # (1, 784)
-        update = l2_update(runs["l2"].model, data.images[:32], data.labels[:32], DECAY, LR)
+    model = small_cnn(P, rng=np.random.default_rng(0))
+    runs = compare_regularization(model, data, held, epochs=epochs, weight_decay=DECAY, lr=LR,
+                                  on_step=on_step)  # fmt: skip
+    mask = dropout_mask(runs["dropout"].model, data.images[:1])  # (1, 784)
+    update = l2_update(runs["l2"].model, data.images[:32], data.labels[:32], DECAY, LR)
     return {"runs": runs, "mask": mask, "update": update, "epochs": epochs}
 
 

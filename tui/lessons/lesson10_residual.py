@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,18 +24,16 @@ def build(depth: int = DEPTH, seed: int = SEED, batch: int = BATCH) -> dict:
     from engine.data import mnist_split
     from engine.gradflow import deep_stack, first_layer_ratio, flows, trace_backward
     from engine.losses import CrossEntropyLoss
-    from engine.module import manual_seed, preserved_rng
 
     train, _ = mnist_split()
     x, y = train.images[:batch], train.labels[:batch]
     out = {"x": x, "y": y}
-    with preserved_rng():
-        for name, residual in (("plain", False), ("residual", True)):
-            manual_seed(seed)  # the same draws: both stacks start from the same weights
-            model = deep_stack(depth, residual=residual)
-            acts, grads = trace_backward(model, CrossEntropyLoss(), x, y)
-            out[name] = {"model": model, "acts": acts, "grads": grads,
-                         "flow": flows(model.layers, grads)}  # fmt: skip
+    for name, residual in (("plain", False), ("residual", True)):
+        # the same seed, the same draws: both stacks start from the same weights
+        model = deep_stack(depth, residual=residual, rng=np.random.default_rng(seed))
+        acts, grads = trace_backward(model, CrossEntropyLoss(), x, y)
+        out[name] = {"model": model, "acts": acts, "grads": grads,
+                     "flow": flows(model.layers, grads)}  # fmt: skip
     out["ratio"] = first_layer_ratio(out["plain"]["flow"], out["residual"]["flow"])
     return out
 
@@ -46,7 +46,7 @@ def build_and_explain() -> tuple[dict, dict]:
 
 def block_numbers(run: dict, block: int = BLOCK) -> dict:
     """y = F(x) + x and dL/dx = dL/dy·∂F/∂x + dL/dy at one element, with the engine's numbers."""
-    layer = run["model"].layers[block]
+    layer = copy.deepcopy(run["model"].layers[block])  # the model's grads stay as traced
     x, g = run["acts"][block], run["grads"][block + 1]  # block input (N, C, H, W), dL/dy
     fx = x
     for sub in layer.layers:
@@ -68,17 +68,13 @@ def train_stacks(on_step, steps: int | None = None) -> dict:
     from engine.data import mnist_split
     from engine.experiments import compare_depth
     from engine.gradflow import deep_stack
-    from engine.module import manual_seed, preserved_rng
 
     train, _ = mnist_split()
-    with preserved_rng():
-        manual_seed(SEED)
-        plain = deep_stack(DEPTH)
-        manual_seed(SEED)
-        res = deep_stack(DEPTH, residual=True)
-        data = train.subset(slice(0, 2000))
-        steps = steps or TRAIN_STEPS
-        return compare_depth(plain, res, data, steps=steps, batch_size=16, on_step=on_step)
+    plain = deep_stack(DEPTH, rng=np.random.default_rng(SEED))
+    res = deep_stack(DEPTH, residual=True, rng=np.random.default_rng(SEED))
+    data = train.subset(slice(0, 2000))
+    steps = steps or TRAIN_STEPS
+    return compare_depth(plain, res, data, steps=steps, batch_size=16, on_step=on_step)
 
 
 class ResidualView(LiveView):

@@ -25,17 +25,14 @@ def layer_table() -> list[tuple[str, int, bool]]:
 
 
 def run_transfer(on_step=None, steps: int | None = None, examples: int | None = None):
-    """engine.transfer.transfer with the lesson's budget, leaving the engine's rng as it was."""
-    from engine.module import preserved_rng
+    """engine.transfer.transfer with the lesson's budget (its seed: the same numbers each time)."""
     from engine.transfer import transfer
 
     steps, examples = steps or STEPS, examples or EXAMPLES
     from tui.widgets.labkit import held_out_split
 
-    with preserved_rng():
-        return transfer(steps=steps, train_examples=examples, seed=SEED,
-                        eval_every=steps, data=held_out_split(),
-                        on_step=on_step)  # fmt: skip
+    return transfer(steps=steps, train_examples=examples, seed=SEED, eval_every=steps,
+                    data=held_out_split(), on_step=on_step)  # fmt: skip
 
 
 class TransferView(LiveView):
