@@ -150,6 +150,15 @@ class BackpropView(LiveView):
         if self.stepper is not None:
             self.changed()
 
+    @property
+    def ready(self) -> bool:
+        """The page's numbers exist: the stepper, the ReLU's gradient, the weight's check."""
+        if self.stepper is None:
+            return False
+        if self.mode == "relu":
+            return self.relu_numbers() is not None
+        return self.check is not None if self.mode == "weight" else True
+
     # ---- numbers --------------------------------------------------------------------------
     def relu_numbers(self) -> dict | None:
         """The question's element of the second ReLU: its x, dL/dy and the engine's dL/dx."""

@@ -58,6 +58,11 @@ class RegularizationView(LiveView):
     def done(self, kind: str, result) -> None:
         self.result, self.status = result, ""
 
+    @property
+    def ready(self) -> bool:
+        """The engine's numbers have arrived from the worker."""
+        return self.result is not None
+
     # ---- numbers --------------------------------------------------------------------------
     def state(self) -> dict:
         if self.result is None:

@@ -109,6 +109,11 @@ class ResidualView(LiveView):
         self.status = (f"done: mean loss of the last 5 steps: plain {fmt(last['plain'])}, "
                        f"residual {fmt(last['residual'])}")  # fmt: skip
 
+    @property
+    def ready(self) -> bool:
+        """The engine's numbers have arrived from the worker."""
+        return self.data is not None
+
     # ---- what the text and the questions read --------------------------------------------
     def state(self) -> dict:
         if self.data is None:

@@ -74,6 +74,11 @@ class TransferView(LiveView):
         if self.is_mounted and mode == "run" and not self.ran:
             self.action_run()
 
+    @property
+    def ready(self) -> bool:
+        """The engine's numbers have arrived from the worker."""
+        return self.table is not None
+
     # ---- numbers --------------------------------------------------------------------------
     def state(self) -> dict:
         if self.table is None:

@@ -156,6 +156,11 @@ class DrawView(LiveView):
             self.remove_class("-opening")
             self.query_one(DigitCanvas).focus()
 
+    @property
+    def ready(self) -> bool:
+        """The engine's numbers have arrived from the worker."""
+        return self.result is not None
+
     # ---- numbers --------------------------------------------------------------------------
     def state(self) -> dict:
         if self.result is None:
