@@ -112,7 +112,8 @@ class LiveView(LessonView):
     jobs report through reporter(self), which shows progress in self.status.
     """
 
-    DEFAULT_CSS = "LiveView Static { height: auto; }"
+    # Long lines (equations, run summaries) wrap: the tables are drawn to fit the room.
+    DEFAULT_CSS = "LiveView, LiveView Static { text-wrap: wrap; } LiveView Static { height: auto; }"
     LABELS: dict[str, str] = {}  # run names as the status line says them
 
     problem = ""
