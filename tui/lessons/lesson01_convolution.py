@@ -42,14 +42,22 @@ class ArticleView(LessonView):
 
     def __init__(self) -> None:
         super().__init__(id="article-view")
-        from engine.explain import explain_forward
+        from engine.module import Context
         from engine.presets import article_input
 
         self.conv, self.x = article_layer(), article_input()  # x: (1, 1, 5, 5)
-        self.explain = explain_forward
         _, self.out_h, self.out_w = self.conv.output_shape(self.x.shape[1:])
+        # The context a forward would save (input, parameters, output shape), built without
+        # running the Numba kernel: lesson 1 answers keys before anything has compiled. The
+        # engine's own explain_forward reads it; the tests check it against a real forward.
+        ctx = Context(
+            self.x,
+            (1, 1, self.out_h, self.out_w),
+            weight=self.conv.weight.value.copy(),
+            bias=self.conv.bias.value.copy(),
+        )
         # Every output element explained once (float64 terms): the grid and the sums shown.
-        self.explained = {(i, j): explain_forward(self.conv, self.x, (0, 0, i, j))
+        self.explained = {(i, j): self.conv.explain_forward(ctx, (0, 0, i, j))
                           for i in range(self.out_h) for j in range(self.out_w)}  # fmt: skip
         self.out = np.array([[self.explained[i, j].total for j in range(self.out_w)]
                              for i in range(self.out_h)])  # fmt: skip
