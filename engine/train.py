@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Iterator
@@ -12,12 +13,11 @@ import numpy as np
 from engine.data import HELD_OUT_NOTE, HELD_OUT_SIZE, Dataset, batches
 from engine.losses import CrossEntropyLoss, DivergenceError
 from engine.module import Module
-from engine.optim import SGD, Adam
+from engine.optim import DEFAULT_LR, make_optimizer  # the one list of kinds and their lrs
+from engine.runner import PlainSteps, blame
 
-OPTIMIZERS = ("adam", "sgd", "momentum")  # "momentum" = SGD with momentum 0.9
 EXPLODE_FACTOR = 100.0  # a loss this many times the first step's (or 1.0) counts as diverged
 SCHEDULES = ("constant", "cosine")  # cosine: lr falls from its value to 0 over the run
-DEFAULT_LR = {"adam": 2e-3, "sgd": 0.1, "momentum": 0.05}
 
 
 class TrainingDiverged(DivergenceError):
@@ -65,19 +65,6 @@ class Progress:
     eta_s: float  # estimated seconds left
     epoch_end: bool = False  # the last step of an epoch (or of the run)
     evaluation: EvalResult | None = None  # set when epoch_end and eval data is given
-
-
-def make_optimizer(
-    name: str, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0
-) -> SGD | Adam:
-    """'adam', 'sgd' (plain) or 'momentum' (SGD with momentum) over params."""
-    if name == "adam":
-        return Adam(params, lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return SGD(params, lr=lr, weight_decay=weight_decay)
-    if name == "momentum":
-        return SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
-    raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
 
 
 def _accuracy(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -132,73 +119,83 @@ def train(
     optimizer,
     data: Dataset,
     *,
-    epochs: int = 1,
+    epochs: int | None = 1,
     batch_size: int = 64,
     seed: int | None = None,
     max_steps: int | None = None,
     eval_data: Dataset | None = None,
     schedule: str = "constant",
+    runner=None,
+    generator: np.random.Generator | None = None,
 ) -> Iterator[Progress]:
-    """Yield a Progress per step; raise TrainingDiverged (last good weights back) on NaN/inf."""
+    """Yield a Progress per step; raise TrainingDiverged (last good state back) on NaN/inf.
+
+    epochs=None runs until the caller stops iterating (the explorer's run); runner replaces
+    PlainSteps(model, loss_fn, optimizer) to step another way (see PlainSteps); generator
+    replaces numpy.random.default_rng(seed) as the run's source of randomness.
+    """
     # Checked here, not in the generator, so bad arguments fail at the call.
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    if epochs < 1 or batch_size < 1 or (max_steps is not None and max_steps < 1):
+    if schedule != "constant" and epochs is None and max_steps is None:
+        raise ValueError(f"a {schedule} schedule needs a length: give epochs or max_steps")
+    if (
+        (epochs is not None and epochs < 1)
+        or batch_size < 1
+        or (max_steps is not None and max_steps < 1)
+    ):
         raise ValueError(
             f"epochs, batch_size and max_steps must be >= 1, got {epochs}, {batch_size}, "
             f"{max_steps}"
         )
     if len(data) == 0:
         raise ValueError(f"no training examples in {data.name!r}")
-    return _steps(
-        model, loss_fn, optimizer, data, epochs, batch_size, seed, max_steps, eval_data, schedule
-    )
+    runner = runner or PlainSteps(model, loss_fn, optimizer)
+    return _steps(runner, data, epochs, batch_size, seed, max_steps, eval_data, schedule, generator)
 
 
-def _steps(
-    model, loss_fn, optimizer, data, epochs, batch_size, seed, max_steps, eval_data, schedule
-) -> Iterator[Progress]:
-    rng = np.random.default_rng(seed)  # the run's own: batch order, then dropout masks
-    model.set_rng(rng)
-    total = epochs * math.ceil(len(data) / batch_size)
-    total = min(total, max_steps) if max_steps else total
-    params = model.parameters()
+def _steps(runner, data, epochs, batch_size, seed, max_steps, eval_data, schedule, generator):
+    # The run's own generator: batch order, then dropout masks (a runner with its own, like
+    # the explorer's Stepper, keeps drawing masks from that).
+    rng = generator if generator is not None else np.random.default_rng(seed)
+    runner.use_rng(rng)
+    per_epoch = math.ceil(len(data) / batch_size)
+    total = epochs * per_epoch if epochs is not None else None
+    total = min(total or max_steps, max_steps) if max_steps else total
+    optimizer, params = runner.optimizer, runner.params
     base_lr = optimizer.lr
-    last_good = [p.value.copy() for p in params]  # weights that gave the last finite loss
-    model.train()
+    good = runner.mark()  # weights (and optimizer state) that gave the last finite loss
     step, seen, train_s, start = 0, 0, 0.0, time.perf_counter()
     first_loss = None
+    quiet = {"over": "ignore", "invalid": "ignore", "divide": "ignore"}  # the guard reports
 
     def diverged(why: str, before_step: int) -> TrainingDiverged:
-        for p, good in zip(params, last_good, strict=True):
-            np.copyto(p.value, good)
+        runner.restore(good)
         return TrainingDiverged(
-            f"training diverged at step {step + 1} (epoch {epoch}): {why}; weights restored to "
-            f"those before step {before_step}. Try a smaller learning rate (lr={base_lr:g}).",
+            f"training diverged at step {step + 1} (epoch {epoch}): {why}; weights and "
+            f"optimizer state restored to those before step {before_step}. {blame(optimizer)}",
             math.nan,
         )
 
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(1, epochs + 1) if epochs is not None else itertools.count(1):
             losses, correct, count, nb = 0.0, 0.0, 0, 0
             for x, y in batches(data, batch_size, generator=rng):
                 t0 = time.perf_counter()
-                optimizer.zero_grad()
-                logits = model.forward(x)  # (B, K)
                 try:
-                    loss = loss_fn.forward(logits, y)
+                    with np.errstate(**quiet):
+                        loss, logits = runner.forward(x, y)
                 except DivergenceError as exc:
                     raise diverged(f"loss is {exc.value}", max(step, 1)) from None
                 first_loss = loss if first_loss is None else first_loss
                 if loss > EXPLODE_FACTOR * max(first_loss, 1.0):
                     why = f"loss {loss:.4g} exploded (first step: {first_loss:.4g})"
                     raise diverged(why, max(step, 1))
-                model.backward(loss_fn.backward())
-                for p, good in zip(params, last_good, strict=True):
-                    np.copyto(good, p.value)  # these weights gave a finite loss
+                good = runner.mark(good)  # these weights gave a finite loss
                 if schedule == "cosine":
                     optimizer.lr = base_lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
-                optimizer.step()
+                with np.errstate(**quiet):
+                    runner.backward_update()
                 if not _all_finite(params):
                     raise diverged("an update made the weights NaN or inf", step + 1)
                 train_s += time.perf_counter() - t0
@@ -207,13 +204,14 @@ def _steps(
                 losses, correct, count = losses + loss, correct + acc * len(y), count + len(y)
                 last = step == total
                 done = last or count == len(data)
-                evaluation = evaluate(model, eval_data) if eval_data is not None and done else None
+                done_eval = eval_data is not None and done
+                evaluation = evaluate(runner.model, eval_data) if done_eval else None
                 elapsed = time.perf_counter() - start
                 yield Progress(
                     step=step,
-                    total_steps=total,
+                    total_steps=total or 0,
                     epoch=epoch,
-                    epochs=epochs,
+                    epochs=epochs or 0,
                     loss=loss,
                     accuracy=acc,
                     epoch_loss=losses / nb,
@@ -221,15 +219,16 @@ def _steps(
                     lr=optimizer.lr,
                     images_per_s=seen / train_s if train_s > 0 else 0.0,
                     elapsed_s=elapsed,
-                    fraction=step / total,
-                    eta_s=elapsed / step * (total - step),
+                    fraction=step / total if total else math.nan,
+                    eta_s=elapsed / step * (total - step) if total else math.nan,
                     epoch_end=done,
                     evaluation=evaluation,
                 )
                 if last:
                     return
     finally:
-        optimizer.lr = base_lr  # the schedule is this run's; the optimizer keeps its own lr
+        if schedule != "constant":  # the schedule is this run's; the optimizer keeps its lr
+            optimizer.lr = base_lr
 
 
 @dataclass(frozen=True)
@@ -239,7 +238,7 @@ class TrainConfig:
     preset: str = "lenet"
     epochs: int = 8
     optimizer: str = "momentum"
-    lr: float = 0.05
+    lr: float = DEFAULT_LR["lenet"]["momentum"]  # the default optimizer's, on LeNet
     momentum: float = 0.9  # only for optimizer="momentum"
     batch_size: int = 32
     seed: int = 0

@@ -272,7 +272,8 @@ def _save_somewhere(out: Path, model, input_shape, meta) -> int:
 
 def _train(args) -> int:
     from engine.data import DataError, mnist_split
-    from engine.train import DEFAULT_LR, TrainConfig, TrainingDiverged, build_model, run
+    from engine.optim import default_lr
+    from engine.train import TrainConfig, TrainingDiverged, build_model, run
 
     _check_out(args.out)
     optimizer_name = args.optimizer or TrainConfig.optimizer
@@ -280,7 +281,7 @@ def _train(args) -> int:
         "preset": args.preset,
         "epochs": args.epochs,
         "optimizer": optimizer_name,
-        "lr": args.lr or DEFAULT_LR[optimizer_name],
+        "lr": args.lr or default_lr(optimizer_name, args.preset),
         "momentum": args.momentum,
         "batch_size": args.batch_size,
         "seed": args.seed,

@@ -116,7 +116,7 @@ def test_optimizers_and_regularisers_are_selectable():
         make_optimizer("rmsprop", params, 0.1)
     with pytest.raises(ValueError, match="unknown preset 'vgg'"):
         build_model("vgg")
-    assert TrainConfig().lr == DEFAULT_LR[TrainConfig().optimizer]
+    assert TrainConfig().lr == DEFAULT_LR[TrainConfig().preset][TrainConfig().optimizer]
     plain = losses_of(TrainConfig(max_steps=4))
     assert losses_of(TrainConfig(max_steps=4, weight_decay=0.5))[1:] != plain[1:]
     assert losses_of(TrainConfig(max_steps=4, optimizer="adam", lr=1e-3)) != plain
@@ -225,3 +225,66 @@ def test_shipped_model_reaches_the_target():
     assert shape == (1, 28, 28) and result.accuracy >= 0.975
     assert result.accuracy == pytest.approx(meta["accuracy"])
     assert meta["summary"] == result.summary()
+
+
+def optimizer_arrays(opt):
+    """Every array of the optimizer's per-parameter state (momentum buffers, Adam's m and v)."""
+    return [v for state in opt.state for v in state.values() if isinstance(v, np.ndarray)]
+
+
+@pytest.mark.parametrize(("kind", "lr", "big"), [("momentum", 0.05, 50.0), ("adam", 2e-3, 5.0)])
+def test_divergence_restores_the_optimizer_state_with_the_weights(kind, lr, big):
+    model, loss_fn, _ = build_model("lenet", seed=0)
+    opt = make_optimizer(kind, model.parameters(), lr)
+    with pytest.raises(TrainingDiverged) as info:
+        for p in train(model, loss_fn, opt, TRAIN, batch_size=32, seed=0, max_steps=50):
+            if p.step == 4:
+                opt.lr = big  # as the explorer's + does during a run: step 5 uses it
+    restored = int(re.search(r"restored to those before step (\d+)", str(info.value))[1])
+    assert restored == 5  # step 5's update exploded the loss of step 6
+    # Four steps at the first lr are the reference: their weights and optimizer state are
+    # what step 5 started from (a momentum buffer, or Adam's m, v and step count).
+    ref_model, _, _ = build_model("lenet", seed=0)
+    ref_opt = make_optimizer(kind, ref_model.parameters(), lr)
+    for _ in train(ref_model, loss_fn, ref_opt, TRAIN, batch_size=32, seed=0, max_steps=4):
+        pass
+    for p, q in zip(model.parameters(), ref_model.parameters(), strict=True):
+        np.testing.assert_array_equal(p.value, q.value)
+    got, want = optimizer_arrays(opt), optimizer_arrays(ref_opt)
+    assert len(got) == len(want) > 0
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert [s.get("step") for s in opt.state] == [s.get("step") for s in ref_opt.state]
+    assert opt.lr == big  # the lr the user set stays
+
+
+def test_divergence_names_the_weight_decay_and_warns_nothing(recwarn):
+    model, loss_fn, _ = build_model("lenet", seed=0)
+    opt = make_optimizer("momentum", model.parameters(), 0.05, weight_decay=1e308)
+    with pytest.raises(TrainingDiverged) as info:
+        for _ in train(model, loss_fn, opt, SMALL, batch_size=32, seed=0, max_steps=4):
+            pass
+    text = str(info.value)
+    assert "weight decay is too large (weight_decay=1e+308" in text
+    assert "smaller learning rate" not in text
+    assert [str(w.message) for w in recwarn] == []  # no overflow warning leaks
+    assert all(np.isfinite(p.value).all() for p in model.parameters())
+
+
+def test_divergence_names_a_momentum_of_one_or_more():
+    model, loss_fn, _ = build_model("lenet", seed=0)
+    opt = make_optimizer("momentum", model.parameters(), 0.05, momentum=1.5)
+    with pytest.raises(TrainingDiverged, match=r"momentum is too large \(momentum=1.5"):
+        for _ in train(model, loss_fn, opt, TRAIN, batch_size=32, seed=0, max_steps=200):
+            pass
+
+
+def test_open_ended_run_stops_when_the_caller_stops():
+    model, loss_fn, _ = build_model("lenet", seed=0)
+    opt = make_optimizer("sgd", model.parameters(), 0.1)
+    steps = train(model, loss_fn, opt, SMALL, epochs=None, batch_size=32, seed=0)
+    got = [next(steps) for _ in range(6)]  # 4 batches an epoch: goes on into epoch 2
+    assert [p.step for p in got] == list(range(1, 7)) and got[-1].epoch == 2
+    assert got[-1].total_steps == 0 and math.isnan(got[-1].fraction)
+    with pytest.raises(ValueError, match="cosine schedule needs a length"):
+        train(model, loss_fn, opt, SMALL, epochs=None, schedule="cosine")

@@ -156,8 +156,9 @@ def test_help_lists_the_real_defaults(capsys):
     config = TrainConfig()
     assert f"(default: {config.epochs})" in text and f"(default: {config.batch_size})" in text
     assert f"(default: {config.optimizer})" in text and f"(default: {config.schedule})" in text
-    assert f"{DEFAULT_LR['momentum']:g} momentum, {DEFAULT_LR['sgd']:g} sgd" in text
-    assert f"{DEFAULT_LR['adam']:g} adam" in text and config.momentum == 0.9
+    lenet = DEFAULT_LR["lenet"]
+    assert f"{lenet['momentum']:g} momentum, {lenet['sgd']:g} sgd" in text
+    assert f"{lenet['adam']:g} adam" in text and config.momentum == 0.9
 
 
 def test_no_arguments_launches_the_app(monkeypatch):
@@ -186,3 +187,21 @@ def test_headless_commands_do_not_import_textual(tmp_path):
     assert done.returncode == 0, done.stderr
     assert ACCURACY_LINE.search(done.stdout)
     assert np.load(out)["format"] == "cnn-tui-checkpoint"
+
+
+def test_weight_decay_divergence_names_the_weight_decay(capsys, tmp_path):
+    out = tmp_path / "m.npz"
+    argv = ("train", "--weight-decay", "1e308", "--max-steps", "3", "--out", str(out))
+    code, _, err = run_main(capsys, *argv)
+    assert code == 1 and "weight decay is too large (weight_decay=1e+308" in err
+    assert "learning rate" not in err and "Warning" not in err  # no overflow warning leaks
+    assert not out.exists()
+
+
+def test_the_optimizer_choices_are_the_engines():
+    from engine.optim import OPTIMIZERS
+    from tui.cli import build_parser
+
+    train = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    (choices,) = [a.choices for a in train._actions if a.dest == "optimizer"]
+    assert sorted(choices) == sorted(OPTIMIZERS)

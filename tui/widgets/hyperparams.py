@@ -8,10 +8,10 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widgets import Input, Label, Select
 
-from engine.train import DEFAULT_LR, TrainConfig
+from engine.optim import OPTIMIZERS, default_lr
+from engine.train import TrainConfig
 
 PRESETS = ("lenet", "resnet")
-OPTIMIZERS = ("sgd", "momentum", "adam")
 # (field id, label, default text): the text fields, in form order after the two pickers.
 FIELDS = (
     ("lr", "lr", "0.05"),
@@ -117,9 +117,10 @@ class HyperParams(Grid):
     def on_select_changed(self, event: Select.Changed) -> None:
         # A new optimizer gets its usual learning rate (plain SGD wants a larger one than Adam),
         # unless the user typed an lr of their own.
-        if event.select.id != "hp-optimizer" or event.value not in DEFAULT_LR:
+        if event.select.id != "hp-optimizer" or event.value not in OPTIMIZERS:
             return
         lr = self.query_one("#hp-lr", Input)
-        if lr.value.strip() == f"{DEFAULT_LR.get(self._optimizer, 0.0):g}":
-            lr.value = f"{DEFAULT_LR[event.value]:g}"
+        preset = str(self.query_one("#hp-preset", Select).value)
+        if lr.value.strip() == f"{default_lr(self._optimizer, preset):g}":
+            lr.value = f"{default_lr(str(event.value), preset):g}"
         self._optimizer = str(event.value)
