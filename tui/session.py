@@ -5,23 +5,19 @@ from __future__ import annotations
 import copy
 import gc
 import threading
-from itertools import count
 
 import numpy as np
 
 from engine import DivergenceError
 from engine.model import named_parameters
+from engine.optim import DEFAULT_KIND, OPTIMIZERS, default_lr, make_optimizer
 from engine.presets import PRESETS, article_input, article_target, build_preset
 from engine.stepper import Stepper
-from engine.train import make_optimizer
 from tui.editing import ModelEdits, SessionError
+from tui.run_steps import RunSteps
 from tui.selection import Selection
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
-OPTIMIZER_NAMES = {"sgd": "SGD", "momentum": "SGD+momentum", "adam": "Adam"}
-# Learning rates that train each preset visibly within a few dozen iterations without diverging.
-DEFAULT_OPTIMIZER = {"article": ("sgd", 0.005), "lenet": ("adam", 0.002), "resnet": ("adam", 0.002)}
-DEFAULT_LR = {"sgd": 0.05, "momentum": 0.02, "adam": 0.002}
+KINDS = tuple(OPTIMIZERS)  # o cycles through them in this order
 LR_LADDER = [m * 10.0**e for e in range(-5, 1) for m in (1, 2, 5)]  # 1e-5 .. 5
 WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)  # the w key steps through these
 FORWARD, BACKWARD = ("forward", "loss"), ("loss_backward", "backward")
@@ -85,11 +81,11 @@ class Session(ModelEdits):
         preset = build_preset(name, self.rng)
         self.preset, self.name, self.train_data = preset, name, train
         self.model, self.loss, self.input_shape = preset.model, preset.loss, preset.input_shape
-        self.opt_kind, lr = DEFAULT_OPTIMIZER.get(name, ("adam", 0.002))
-        self._batches = None
-        self._rebuild(x, y, lr)
+        self.opt_kind = DEFAULT_KIND.get(name, "adam")
+        self.edits = []  # layer edits z can take back, oldest first
         self.history.clear()
         self.completed = 0
+        self._rebuild(x, y, default_lr(self.opt_kind, name))
         self.sel.reset()
 
     def _rebuild(self, x, y, lr: float) -> None:
@@ -97,9 +93,16 @@ class Session(ModelEdits):
         self.optimizer = make_optimizer(
             self.opt_kind, self.model.parameters(), lr, weight_decay=self.weight_decay
         )
+        self._new_stepper(x, y)
+        self._origin = self.stepper  # r goes back to where this stepper started
+
+    def _new_stepper(self, x, y) -> None:
+        """A Stepper from the model and optimizer as they are now; its iterations count on."""
         self.stepper = Stepper(
             self.model, self.loss, self.optimizer, x, y, rng=self.rng, max_history_bytes=UNDO_BYTES
         )
+        self.iteration_base = self.completed
+        self._run = None  # engine.train's loop for t, made on the first run iteration
 
     def warm(self) -> None:
         """Forward and backward through a copy of the model, so the first step is quick."""
@@ -154,14 +157,25 @@ class Session(ModelEdits):
             raise SessionError(f"the update needs every gradient: {left} op(s) to go first")
         return self._step()
 
-    def _step(self) -> str:
+    def _where(self) -> tuple[int, int, bool]:
+        st = self.stepper
+        return st.iteration, st.position, st.done
+
+    @property
+    def iteration_number(self) -> int:
+        """The current iteration, 0-based, counted across optimizer switches and model edits."""
+        return self.iteration_base + self.stepper.iteration
+
+    def _step(self, by_run: bool = False) -> str:
+        if not by_run:  # a step by hand: the next run starts its own loop (and guard)
+            self._run = None
         record = self.stepper.step()
         self._after(record.op, record.loss)
         return record.op.label
 
     def iteration(self) -> str:
         """Finish the current iteration (or run a whole new one)."""
-        start = self.stepper.iteration if not self.stepper.done else self.stepper.iteration + 1
+        start = self.iteration_number + (1 if self.stepper.done else 0)
         while True:
             label = self._step()
             if self.stepper.done:
@@ -170,9 +184,17 @@ class Session(ModelEdits):
     def _after(self, op, loss: float | None) -> None:
         """Follow the pass with the selection; log a finished iteration for the curves."""
         if op.kind == "update":
-            self.history.append((self.completed + 1, float(loss), self.batch_accuracy()))
-            self.completed += 1
+            n = self.iteration_number + 1
+            self._drop_points_from(n)  # a point kept by a divergence's undo is measured again
+            self.history.append((n, float(loss), self.batch_accuracy()))
+            self.completed = n
         self.sel.follow(op)
+
+    def _drop_points_from(self, n: int) -> None:
+        """Forget the curve points of iteration n (1-based) and later."""
+        while self.history and self.history[-1][0] >= n:
+            self.history.pop()
+        self.completed = self.history[-1][0] if self.history else 0
 
     def batch_accuracy(self) -> float | None:
         """Fraction of the batch classified right (None when the loss has no classes)."""
@@ -181,51 +203,79 @@ class Session(ModelEdits):
             return None
         return float((logits.argmax(axis=1) == targets).mean())
 
+    def _settings(self) -> dict:
+        """The optimizer's hyperparameters as the user has set them (lr, momentum, ...)."""
+        return self.optimizer.state_dict()["hyper"]
+
+    def _keep(self, settings: dict) -> None:
+        for key, value in settings.items():
+            setattr(self.optimizer, key, value)
+
     def undo(self) -> str:
-        """Back one op, the optimizer update included; says what was undone."""
+        """Back one op, the optimizer update included; the user's lr and settings stay."""
+        settings, self._run = self._settings(), None
         op = self.stepper.undo()
+        self._keep(settings)
+        if op is None and self.edits:  # back at this network's start: before its last edit
+            return self.undo_edit()
         if op is None:
             raise SessionError("nothing to undo (at the start, or the undo history is used up)")
-        if op.kind == "update" and self.history:
-            self.history.pop()
-            self.completed -= 1
+        # Only iterations whose update is still applied keep their point on the curves.
+        self._drop_points_from(self.iteration_number + (2 if self.stepper.done else 1))
         self.sel.follow(self.stepper.current.op if self.stepper.current else None)
         return f"undid {op.label}"
 
     def reset(self) -> str:
-        """Back to the weights, optimizer state and data this model started from."""
+        """Back to the weights, optimizer state and data this model started from (lr stays)."""
+        settings, x, y = self._settings(), self.stepper.x, self.stepper.targets
+        self.stepper = self._origin  # a run's divergence may have started a newer one
         self.stepper.reset()
+        self.stepper.set_data(x, y)
+        self._keep(settings)
         self.history.clear()
-        self.completed = 0
+        self.completed = self.iteration_base = 0
+        self._run = None
         self.sel.follow(None)
         return "reset: initial weights, empty trace and curves"
 
     # ---- training runs (called by the run worker, under self.lock) ------------------------
     def train_iteration(self) -> tuple[int, float, float | None]:
-        """One whole iteration on the next mini-batch (the article trains on its own target)."""
-        if self.train_data is not None:
-            if self._batches is None:
-                from engine.data import batches
+        """One step of engine.train's loop (its divergence guard included) on the next batch.
 
-                self._batches = (b for _ in count() for b in batches(self.train_data, TRAIN_BATCH))
-            self.stepper.set_data(*next(self._batches))
-        self.stepper.run_iteration()  # begins the next iteration itself when one is done
-        self._after(self.stepper.current.op, self.stepper.loss_value)
+        The article trains on its own image and target. TrainingDiverged (a DivergenceError)
+        says what to change; the last good weights and optimizer state are back by then.
+        """
+        from engine.data import Dataset
+        from engine.train import train
+
+        if self._run is None:
+            # The article (no training set) trains on the image and target it shows.
+            data = self.train_data
+            if data is None:
+                data = Dataset(self.stepper.x, self.stepper.targets, self.name)
+            self._run = train(self.model, self.loss, self.optimizer, data, runner=RunSteps(self),
+                              epochs=None, batch_size=TRAIN_BATCH, generator=self.rng)  # fmt: skip
+        try:
+            next(self._run)
+        except BaseException:
+            self._run = None
+            raise
         return self.history[-1]
 
     # ---- optimizer --------------------------------------------------------------------
     def set_optimizer(self, kind: str) -> str:
-        """Switch to SGD, SGD+momentum or Adam (fresh state; the weights stay)."""
+        """Switch to SGD, SGD+momentum or Adam at its usual lr for this preset (weights stay)."""
         if kind not in OPTIMIZERS:
-            raise SessionError(f"unknown optimizer {kind!r}; choose one of {OPTIMIZERS}")
+            raise SessionError(f"unknown optimizer {kind!r}; choose one of {', '.join(KINDS)}")
         self.opt_kind = kind
-        self._rebuild(self.stepper.x, self.stepper.targets, DEFAULT_LR[kind])
+        self._rebuild(self.stepper.x, self.stepper.targets, default_lr(kind, self.name))
         self.sel.follow(None)
-        return f"optimizer: {self.describe_optimizer()} (a new iteration starts)"
+        return (f"optimizer: {self.describe_optimizer()}, its usual learning rate for "
+                f"{self.preset.title} (- and + change it); a new iteration starts")  # fmt: skip
 
     def cycle_optimizer(self) -> str:
         """SGD -> SGD+momentum -> Adam -> SGD."""
-        return self.set_optimizer(OPTIMIZERS[(OPTIMIZERS.index(self.opt_kind) + 1) % 3])
+        return self.set_optimizer(KINDS[(KINDS.index(self.opt_kind) + 1) % len(KINDS)])
 
     def scale_lr(self, steps: int) -> str:
         """Move the learning rate along the 1-2-5 ladder."""
@@ -243,7 +293,7 @@ class Session(ModelEdits):
 
     def describe_optimizer(self) -> str:
         """e.g. "Adam lr 0.002"."""
-        return f"{OPTIMIZER_NAMES[self.opt_kind]} lr {self.optimizer.lr:g}"
+        return f"{OPTIMIZERS[self.opt_kind]} lr {self.optimizer.lr:g}"
 
     def param_names(self) -> list[str]:
         """Names of optimizer.params, e.g. "0.weight", in the optimizer's order."""

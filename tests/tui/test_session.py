@@ -284,3 +284,56 @@ def test_weight_gradient_view_waits_for_the_backward_pass(article):
     article.sel.view = "weight_grad"
     shown = showing.tensor(article)
     np.testing.assert_array_equal(shown.array, [[[36, 24, 12]] * 3])  # the article's dL/dW
+
+
+def test_undo_and_reset_keep_the_learning_rate_the_user_set(article):
+    article.iteration()
+    first = article.optimizer.lr
+    assert article.scale_lr(-1) == "learning rate 0.002"  # 0.005 down the 1-2-5 ladder
+    article.undo()  # takes back the update, not the user's lr
+    assert article.optimizer.lr == 0.002 and article.stepper.next_op.kind == "update"
+    article.update()
+    assert article.optimizer.explain(0)["lr"] == 0.002  # the update ran with it
+    article.scale_lr(1)
+    article.reset()
+    assert article.optimizer.lr == 0.005 != first / 2 and article.completed == 0
+
+
+def test_switching_optimizer_keeps_a_learning_rate_for_this_model(article):
+    from engine.optim import DEFAULT_LR
+
+    lrs = DEFAULT_LR["article"]
+    text = article.cycle_optimizer()
+    assert article.optimizer.lr == lrs["momentum"]
+    assert f"SGD+momentum lr {lrs['momentum']:g}, its usual learning rate for The art" in text
+    article.cycle_optimizer()
+    assert article.optimizer.lr == lrs["adam"]
+    article.cycle_optimizer()  # back to SGD: the article's lr, not another model's
+    assert article.opt_kind == "sgd" and article.optimizer.lr == lrs["sgd"] == 0.005
+    losses = [article.train_iteration()[1] for _ in range(30)]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0] / 4
+
+
+def test_the_explorers_run_has_the_training_loops_guard(article):
+    import copy
+
+    from engine.train import TrainingDiverged
+
+    article.optimizer.lr = 0.05  # the lr the o key used to give the article: loss 1e35
+    with pytest.raises(TrainingDiverged, match="exploded") as info:
+        for _ in range(30):
+            article.train_iteration()
+    assert "Try a smaller learning rate (lr=0.05)" in str(info.value)
+    k = int(info.value.args[0].split("diverged at step ")[1].split()[0])
+    # Exploded at iteration k: the weights are back to those iteration k-1 started from and
+    # the stepper stands after its loss, which stays on the curves (a loss those weights gave).
+    assert [p[0] for p in article.history] == list(range(1, k))
+    assert all(p[1] < 100 * 36 for p in article.history)
+    assert article.stepper.next_op.kind == "loss_backward"
+    kept = article.history[-1][1]
+    assert article.stepper.loss_value == kept
+    model = copy.deepcopy(article.model)  # MSE against the article's zero target, by hand
+    assert np.mean(model.forward(article.stepper.x).astype(np.float64) ** 2) == pytest.approx(kept)
+    article.optimizer.lr = 0.005
+    article.train_iteration()  # the run goes on from there, measuring those weights again
+    assert [p[0] for p in article.history] == list(range(1, k)) and article.history[-1][1] == kept

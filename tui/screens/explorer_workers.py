@@ -68,8 +68,10 @@ class RunAndVerify:
                     break
                 try:
                     pending.append(session.train_iteration())
-                except DivergenceError as exc:
-                    error = f"training diverged: {exc}"
+                except DivergenceError as exc:  # engine.train's guard: the last good state is back
+                    error = str(exc)
+                    if not error.startswith("training diverged"):
+                        error = f"training diverged: {error}"
                     break
                 except Exception as exc:  # reported; the app keeps running
                     error = f"training stopped: {type(exc).__name__}: {exc}"
@@ -90,7 +92,7 @@ class RunAndVerify:
             return  # an older run winding down after a newer one started
         self.run_state = "idle"
         if message.error:
-            self.problem(message.error + " (- lowers the learning rate, z undoes, r resets)")
+            self.problem(message.error + " (- and + change the learning rate, r resets)")
         else:
             self.notify(f"run stopped after {message.iterations} iterations", timeout=3)
         self.refresh_panes()
