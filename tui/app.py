@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from functools import partial
 
+from textual._context import active_message_pump
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
@@ -82,6 +84,10 @@ class WorkshopCommands(ActionsProvider):
     def commands(self) -> list[tuple[str, str, str]]:
         """(name, action, help) of each workshop key; app actions, run from any screen."""
         return palette_rows()
+
+
+async def _nothing() -> None:
+    """An awaitable that does nothing (what an ignored pop_screen returns)."""
 
 
 class CnnTuiApp(WorkshopActions, App[None]):
@@ -165,6 +171,22 @@ class CnnTuiApp(WorkshopActions, App[None]):
 
             self._progress = Progress()
         return self._progress
+
+    def pop_screen(self) -> AwaitComplete:
+        """Pop the top screen; a second dismiss of a screen already gone is ignored.
+
+        Keys typed fast (ctrl+p, a command, enter, escape) can dismiss the palette twice while
+        a run keeps the app busy: Textual would pop the screen below it, or raise
+        ScreenStackError on the last one and end the app.
+        """
+        caller = active_message_pump.get(None)
+        while caller is not None and not isinstance(caller, (Screen, App)):
+            caller = caller._parent  # a widget of the screen that asks
+        gone = isinstance(caller, Screen) and caller not in self.screen_stack
+        if gone or len(self.screen_stack) <= 1:
+            self.log.warning(f"ignored a pop_screen from {caller!r}: nothing of it to pop")
+            return AwaitComplete(_nothing()).call_next(self)
+        return super().pop_screen()
 
     def get_default_screen(self) -> Screen:
         """The explorer when asked for, else the home screen (a lesson goes on top of it)."""

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from engine import Sequential, from_spec
 
 DROPOUT_STEPS = (0.0, 0.25, 0.5)  # the D key steps through these
+MAX_EDITS = 20  # layer edits z can take back (each keeps a copy of the weights it replaced)
+
+
+@dataclass
+class Edit:
+    """What a layer edit replaced: enough to put the network and its stepper back."""
+
+    what: str
+    model: Sequential
+    optimizer: object
+    opt_kind: str
+    stepper: object
+    _origin: object
+    iteration_base: int
+    layer: int
+    values: list  # the replaced model's parameter values and gradients at the edit
+    grads: list
 
 
 class SessionError(ValueError):
@@ -38,13 +57,28 @@ class ModelEdits:
         self._check_loss(shapes[-1])
         return model
 
-    def _check_loss(self, out: tuple[int, ...]) -> None:
-        """Cross-entropy needs one score per class at the end."""
+    def _classes(self) -> int | None:
+        """How many classes the targets have (None when the loss is not a classification)."""
         if type(self.loss).__name__ != "CrossEntropyLoss":
-            return
+            return None
         # The whole training set decides, not the few digits being stepped through.
         labels = self.train_data.labels if self.train_data is not None else self.stepper.targets
-        classes = int(np.max(labels)) + 1
+        return int(np.max(labels)) + 1
+
+    def head_warning(self, model: Sequential) -> str:
+        """A warning when the model ends in more scores than there are classes, else ""."""
+        classes, out = self._classes(), model.output_shape(self.input_shape)
+        if classes is None or len(out) != 1 or out[0] == classes:
+            return ""
+        return (f"warning: the model now ends in {out[0]} scores for {classes} classes, so it "
+                f"trains a {out[0]}-class classifier ({out[0] - classes} scores never get a "
+                f"label); a last Linear(…, {classes}) fixes it, z undoes the edit")  # fmt: skip
+
+    def _check_loss(self, out: tuple[int, ...]) -> None:
+        """Cross-entropy needs one score per class at the end."""
+        classes = self._classes()
+        if classes is None:
+            return
         if len(out) != 1 or out[0] < classes:
             shape = "×".join(map(str, out))
             raise SessionError(
@@ -68,30 +102,67 @@ class ModelEdits:
         lines.append(f"shapes: {chain}")
         return lines
 
-    def _swap(self, model: Sequential) -> None:
+    @property
+    def custom(self) -> bool:
+        """Whether the network was edited since its preset was loaded (and not undone)."""
+        return bool(self.edits)
+
+    def _swap(self, model: Sequential, what: str) -> str:
+        """Swap in the validated model; the old one is kept so z can take the edit back."""
+        params = self.model.parameters()
+        values, grads = [p.value.copy() for p in params], [p.grad.copy() for p in params]
+        self.edits.append(
+            Edit(what, self.model, self.optimizer, self.opt_kind, self.stepper, self._origin,
+                 self.iteration_base, self.sel.layer, values, grads)
+        )  # fmt: skip
+        del self.edits[:-MAX_EDITS]
         lr = self.optimizer.lr
         targets = self._targets_for(model)
         self.model = model
         self._rebuild(self.stepper.x, targets, lr)
         self.sel.follow(None)
+        warning = self.head_warning(model)
+        return f"{what}; {warning}" if warning else what
+
+    def undo_edit(self) -> str:
+        """Take back the last layer edit: the network, its weights and trace as they were."""
+        e = self.edits.pop()
+        settings, kind = self._settings(), self.opt_kind
+        for p, value, grad in zip(e.model.parameters(), e.values, e.grads, strict=True):
+            np.copyto(p.value, value)  # layers shared with later models may have trained on
+            np.copyto(p.grad, grad)
+        self.model, self.optimizer, self.opt_kind = e.model, e.optimizer, e.opt_kind
+        self.stepper, self._origin, self.iteration_base = e.stepper, e._origin, e.iteration_base
+        self._run = None
+        if kind != e.opt_kind:  # the optimizer the user picked since stays (a fresh one)
+            self.opt_kind = kind
+            self._rebuild(self.stepper.x, self.stepper.targets, settings["lr"])
+        self._keep({k: v for k, v in settings.items() if hasattr(self.optimizer, k)})
+        self.sel.follow(self.stepper.current.op if self.stepper.current else None)
+        self.sel.layer = min(e.layer, len(self.layers) - 1)
+        self.sel.clamp()
+        self._drop_points_from(self.iteration_number + (2 if self.stepper.done else 1))
+        return f"undid the edit: {e.what}"
 
     def replace_layer(self, index: int, spec: dict) -> str:
         """Layer `index` becomes `spec` (the others keep their weights)."""
-        self._swap(self.candidate(index, spec))
-        return f"layer {index} is now {self.layers[index]!r}"
+        old = self.layers[index]
+        model = self.candidate(index, spec)
+        return self._swap(model, f"layer {index} is now {model.layers[index]!r} (was {old!r})")
 
     def insert_layer(self, index: int, spec: dict) -> str:
         """Insert `spec` before position `index` (len(layers) appends)."""
-        self._swap(self.candidate(index, spec, insert=True))
+        model = self.candidate(index, spec, insert=True)
+        text = self._swap(model, f"added layer {index}: {model.layers[index]!r}")
         self.sel.layer = index
-        return f"added layer {index}: {self.layers[index]!r}"
+        return text
 
     def delete_layer(self, index: int) -> str:
         """Remove layer `index` if the rest still fits together."""
         removed = self.layers[index]
-        self._swap(self.candidate(index, None))
+        text = self._swap(self.candidate(index, None), f"removed layer {index}: {removed!r}")
         self.sel.layer = min(index, len(self.layers) - 1)
-        return f"removed layer {index}: {removed!r}"
+        return text
 
     def move_layer(self, index: int, delta: int) -> str:
         """Swap layer `index` with its neighbour if the shapes still work."""
@@ -102,9 +173,9 @@ class ModelEdits:
         layers[index], layers[j] = layers[j], layers[index]
         model = Sequential(*layers)
         self._check_loss(model.shapes(self.input_shape)[-1])
-        self._swap(model)
+        text = self._swap(model, f"moved {layers[j]!r} to position {j}")
         self.sel.layer = j
-        return f"moved {layers[j]!r} to position {j}"
+        return text
 
     # ---- dropout before the head ---------------------------------------------------------
     def dropout_layer(self) -> int | None:

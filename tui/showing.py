@@ -16,6 +16,17 @@ def _op_hint(session) -> str:
     return f"press {key[kind]} (next: {op_label(session, st.next_op)})"
 
 
+def _grad_hint(session) -> str:
+    """What a gradient waits for: the rest of the forward pass and the loss first, then b."""
+    st = session.stepper
+    if not st.done and st.next_op.kind not in ("forward", "loss"):
+        return _op_hint(session)
+    ahead = len(st.ops) if st.done else len(st.ops) - st.position
+    forward = len(session.layers) + 1 if st.done else session._remaining(("forward", "loss"))
+    return (f"f steps through the forward pass and the loss ({forward} op(s)), then b steps "
+            f"backward; i runs all {ahead} op(s) of the iteration")  # fmt: skip
+
+
 def tensor(session) -> Shown:
     """One sample of the selected layer's input/output/gradient, or the filter of its weight."""
     sel, st = session.sel, session.stepper
@@ -27,7 +38,7 @@ def tensor(session) -> Shown:
             # .grad holds zeros (or the last iteration's values) until backward reaches L:
             # a map of those would read as a computed gradient
             return Shown(None, title, message=f"{TITLES[view]} of layer {L} comes in the "
-                         f"backward pass: {_op_hint(session)}")  # fmt: skip
+                         f"backward pass: {_grad_hint(session)}")  # fmt: skip
         a = w.value if view == "weight" else w.grad
         if a.ndim == 4:
             return Shown(a[sel.filter], f"{title} filter {sel.filter}", cursor=sel.w_cursor)
@@ -36,8 +47,9 @@ def tensor(session) -> Shown:
               "grad_out": st.grads[L + 1], "grad_input": st.grads[L]}[view]  # fmt: skip
     title += f" · sample {n + 1}/{len(st.x)}"
     if source is None:
+        hint = _grad_hint(session) if view.startswith("grad") else _op_hint(session)
         return Shown(None, title, message=f"{TITLES[view]} of layer {L} is not computed yet: "
-                     + _op_hint(session))  # fmt: skip
+                     + hint)  # fmt: skip
     if view == "grad_input":
         return Shown(source[n], title, cursor=sel.in_cursor)
     if view != "input":
@@ -66,20 +78,20 @@ def explanation(session):
             return st.explain_forward(L, (n, *sel.out_cursor))
         if view == "grad_out":
             if st.grads[L + 1] is None:
-                return f"∂L/∂y of layer {L} comes in the backward pass: {_op_hint(session)}"
+                return f"∂L/∂y of layer {L} comes in the backward pass: {_grad_hint(session)}"
             if L == last:
                 return st.explain_loss((n, *sel.out_cursor), grad=True)
             return st.explain_backward(L + 1, (n, *sel.out_cursor), "input")
         if view == "grad_input":
             if st.grads[L] is None:
-                return f"∂L/∂x of layer {L} comes in the backward pass: {_op_hint(session)}"
+                return f"∂L/∂x of layer {L} comes in the backward pass: {_grad_hint(session)}"
             return st.explain_backward(L, (n, *sel.in_cursor), "input")
         w = sel.weight()
         index = (sel.filter, *sel.w_cursor) if w.value.ndim == 4 else tuple(sel.w_cursor)
         if st.grads[L] is None:
             value = float(w.value[index])
             return (f"W{list(index)} = {value:.4g}; its gradient comes when the backward pass "
-                    f"reaches layer {L}: {_op_hint(session)}")  # fmt: skip
+                    f"reaches layer {L}: {_grad_hint(session)}")  # fmt: skip
         return st.explain_backward(L, index, "weight")
     except ValueError as exc:  # e.g. a layer explain does not cover: say so, keep running
         return f"no explanation here: {exc}"
@@ -142,7 +154,7 @@ def summary(session, running: bool = False) -> str:
         where = "iteration done: f starts the next"
     else:
         where = f"next: {op_label(session, st.next_op)}"
-    parts = [where, f"iteration {st.iteration + 1}, op {st.position}/{len(st.ops)}"]
+    parts = [where, f"iteration {session.iteration_number + 1}, op {st.position}/{len(st.ops)}"]
     if st.done or st.next_op.kind != "update":
         parts.append(session.describe_optimizer())
     return " · ".join([*parts, session.preset.title])

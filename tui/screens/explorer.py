@@ -30,7 +30,7 @@ BINDINGS = [
     B("f", "forward", "forward"),
     B("b", "backward", "backward"),
     B("u", "update", "update"),
-    B("i", "iteration", "iteration"),
+    B("i", "iteration", "iter"),  # short: the 80-column footer has room for "q quit" too
     B("z", "undo", "undo"),
     B("r", "reset", "reset"),
     B("t", "run", "run"),
@@ -64,7 +64,7 @@ BINDINGS = [
     B("L", "transfer_lesson", "transfer lesson", show=False),
     B("question_mark", "help", "help", key_display="?"),
     B("escape", "back", "back to the lesson or home", show=False),
-    B("q", "quit", "quit", show=False),
+    B("q", "quit", "quit"),
 ]
 PANE_KEYS = [
     ("↑ ↓", "layers pane: select a layer"),
@@ -92,6 +92,7 @@ class ExplorerScreen(ExplorerActions, Screen):
         self.session = None
         self.loading_text = "starting …"
         self._opt_layer = None  # the layer whose parameters the optimizer pane last showed
+        self._confirm = None  # the preset a number key asked to confirm (over an edited network)
         self._init_run_control()
 
     def compose(self) -> ComposeResult:

@@ -76,7 +76,7 @@ class ExplorerActions(Notices, RunAndVerify):
 
         if not self.ready():
             return False
-        s = self.session
+        s, self._confirm = self.session, None  # another action: a pending "press 1 again" ends
         if self.run_state == "running" and mode == "step":
             self.problem("a training run is going on: t pauses it, x stops it", "warning")
             return False
@@ -91,8 +91,10 @@ class ExplorerActions(Notices, RunAndVerify):
             self.refresh_panes()
             return False
         self.query_one(StatusLine).report("")
-        if mode != "step" and text:
-            self.notify(text, timeout=3)
+        if text and "warning: " in text:  # e.g. an edit that leaves a head without its classes
+            self.notify(text, severity="warning", timeout=10)
+        elif text and (mode != "step" or text.startswith("undid the edit")):
+            self.notify(text, timeout=3)  # a step shows itself in the panes; an edit may not
         self.refresh_panes()
         return True
 
@@ -164,6 +166,16 @@ class ExplorerActions(Notices, RunAndVerify):
     # ---- model editing --------------------------------------------------------------------
     def action_preset(self, name: str) -> None:
         """Load a preset (1 article, 2 LeNet, 3 ResNet)."""
+        if not self.ready():
+            return
+        key = {"article": "1", "lenet": "2", "resnet": "3"}.get(name, "p")
+        if self.session.custom and self._confirm != name:  # as the p picker warns, ask first
+            self._confirm = name
+            edits = len(self.session.edits)
+            return self.problem(f"{key} replaces your edited network ({edits} edit(s)) and its "
+                                f"training with the {name} preset: press {key} again to load it",
+                                "warning")  # fmt: skip
+        self._confirm = None
         self.act(lambda: self.session.load_preset(name) or f"loaded {name}", mode="edit")
 
     def action_presets(self) -> None:
@@ -175,7 +187,8 @@ class ExplorerActions(Notices, RunAndVerify):
         self.app.push_screen(PresetsScreen(items, current), self._preset_chosen)
 
     def _preset_chosen(self, name: str | None) -> None:
-        if name:
+        if name:  # the picker said what loading replaces: no second question
+            self._confirm = name
             self.action_preset(name)
 
     def _editor(self, index: int, spec: dict | None, insert: bool, title: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -130,8 +131,12 @@ class LayersPane(Widget, can_focus=True):
             self.post_message(self.Selected(new))
         self.refresh()
 
-    def render(self) -> Table | Text:
-        """A table: mark, index, layer, output shape, params; the selected layer is reversed."""
+    def render(self) -> Group | Text:
+        """A table: mark, index, layer, output shape, params; the selected layer is reversed.
+
+        The loss and update rows follow the table as whole lines: they have no shape or count,
+        and "loss CE = 0.07712" needs more than the layer column at 80 columns.
+        """
         if not self.rows:
             return Text("loading the model …")
         table = Table.grid(padding=(0, 1), expand=True)
@@ -144,10 +149,15 @@ class LayersPane(Widget, can_focus=True):
             table.add_column(justify="right", no_wrap=True)
         head = [Text("layer", "dim"), Text("out", "dim"), Text("params", "dim")]
         table.add_row("", "", *head[: 3 if wide else 2])
+        tail = []
         for r, row in enumerate(self.rows):
             mark = ""
             if self.marker is not None and self.marker[0] == r:
                 mark = MARKS.get(self.marker[1], "")
+            if row.kind in ("loss", "update"):
+                line = Text(f"{mark or ' '}    ", "bold", no_wrap=True, overflow="ellipsis")
+                tail.append(line.append(row.label, "italic"))
+                continue
             is_layer = row.kind == "layer"
             index = str(r - 1) if is_layer else ""
             style = "reverse bold" if is_layer and r - 1 == self.selected else ""
@@ -158,4 +168,4 @@ class LayersPane(Widget, can_focus=True):
             if wide:
                 cells.append(count_text(row.params))
             table.add_row(*cells)
-        return table
+        return Group(table, *tail)

@@ -9,6 +9,18 @@ from textual.widgets import Static
 SPINNER = "|/-\\"
 
 
+def fit_parts(summary: str, width: int) -> str:
+    """The " · "-separated summary with its last parts dropped until it fits in width.
+
+    The parts come most important first (the next op, the iteration, the optimizer, the
+    preset's title): at 80 columns the title goes rather than the line being cut mid-word.
+    """
+    parts = summary.split(" · ")
+    while len(parts) > 1 and len(" · ".join(parts)) > width > 0:
+        parts.pop()
+    return " · ".join(parts)
+
+
 class StatusLine(Static):
     """Shows compile progress while warming up, then the session summary or the last problem."""
 
@@ -56,4 +68,4 @@ class StatusLine(Static):
             return text.append(f"  ! {self.problem}") if self.problem else text
         if self.problem:
             return Text("! " + self.problem, style="bold")
-        return Text(self.summary)
+        return Text(fit_parts(self.summary, self.content_size.width))
