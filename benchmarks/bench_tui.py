@@ -7,7 +7,10 @@ Each measurement runs the real CnnTuiApp headless (Textual's run_test) in a fres
       or loaded from the cache, first pass through the model done);
   step        = Pilot press of f / b / u / i (whichever the stepper accepts next) plus
       pilot.pause(), which returns once the key was handled and the screen repainted;
-  peak RSS    = VmHWM of the app process (/proc/self/status) after the steps.
+  peak RSS    = VmHWM of the app process (/proc/self/status) after the steps;
+  bytes/key   = what the app writes to a real pseudo-terminal for a cursor move, a forward
+      step and a backward step at 80x24 and 120x40 (benchmarks/bytes_per_key.py; over SSH
+      every byte is sent).
 The cold runs point NUMBA_CACHE_DIR at a fresh empty directory.
 
     /work/venv/bin/python benchmarks/bench_tui.py [--runs 3] [--steps 100] [--out FILE]
@@ -151,6 +154,7 @@ def main() -> None:
     parser.add_argument("--preset", default=None, help="preset (default: the app's default)")
     parser.add_argument("--out", default="/work/notes/bench_tui.txt")
     parser.add_argument("--lessons", action="store_true", help="only the lessons section")
+    parser.add_argument("--no-bytes", action="store_true", help="skip the bytes-per-key runs")
     args = parser.parse_args()
     if args.lessons:  # the lessons section: benchmarks/bench_lessons.py
         from bench_lessons import lessons_report
@@ -198,6 +202,15 @@ def main() -> None:
         (f"peak RSS (VmHWM) after {args.steps} steps", f"{steps['marks']['rss_mb']:.0f} MB",
          f"<= {TARGETS['rss_mb']:.0f} MB"),
     ]  # fmt: skip
+    if not args.no_bytes:
+        from bytes_per_key import measure  # benchmarks/ is the script's directory
+
+        for size, targets in (((80, 24), {}), ((120, 40), {"cursor move": 4096, "step": 16384})):
+            sent = measure(*size)
+            for what, value in sent.items():
+                target = targets.get("step" if "step" in what else what)
+                rows.append((f"bytes written, {what} at {size[0]}x{size[1]}", f"{value:.0f} B",
+                             f"<= {target} B" if target else ""))  # fmt: skip
     width = max(len(r[0]) for r in rows)
     lines = [
         f"bench_tui ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, medians of "

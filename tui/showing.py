@@ -23,8 +23,8 @@ def _grad_hint(session) -> str:
         return _op_hint(session)
     ahead = len(st.ops) if st.done else len(st.ops) - st.position
     forward = len(session.layers) + 1 if st.done else session._remaining(("forward", "loss"))
-    return (f"f steps through the forward pass and the loss ({forward} op(s)), then b steps "
-            f"backward; i runs all {ahead} op(s) of the iteration")  # fmt: skip
+    return (f"press f through the rest of the forward pass and the loss ({forward} op(s)), "
+            f"then b backward (i runs all {ahead} op(s) of the iteration)")  # fmt: skip
 
 
 def tensor(session) -> Shown:

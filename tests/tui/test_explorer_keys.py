@@ -1,9 +1,9 @@
 """The explorer's keys as a user meets them: undo keeps settings, o keeps a sensible lr, layer
-edits undo and warn, presets over an edited network ask first, a stale palette dismiss, 80x24."""
+edits undo and warn, presets over an edited network say so, a stale palette dismiss, 80x24."""
 
 from __future__ import annotations
 
-from _pilot import plain, ready, settle, status
+from _pilot import plain, press_busy, ready, settle, status
 from textual.command import CommandPalette
 from textual.widgets._footer import FooterKey
 from textual_plotext import PlotextPlot
@@ -53,10 +53,9 @@ async def test_layer_edits_warn_undo_and_presets_ask_before_replacing_them():
         assert any("undid the edit: removed layer 7: Linear" in n for n in notes(app))
         await pilot.press("d")
         assert s.custom
-        await pilot.press("1")  # asks first, like the p picker
-        assert s.name == "lenet" and "press 1 again to load it" in status(screen)
-        await pilot.press("1")
+        await pilot.press("1")  # says what it replaced, as the p picker does before
         assert s.name == "article" and not s.custom
+        assert any("replaced your edited network (1 layer edit(s))" in n for n in notes(app))
 
 
 async def test_a_second_dismiss_of_the_palette_during_a_run_keeps_the_app():
@@ -71,9 +70,9 @@ async def test_a_second_dismiss_of_the_palette_during_a_run_keeps_the_app():
         await settle(pilot, lambda: palette.is_mounted and palette.query("CommandList"))
         palette.dismiss()  # enter on a command, then escape before the palette was gone
         palette.dismiss()
-        await pilot.pause(0.2)
-        assert app.is_running and app.screen is screen
-        await pilot.press("x")
+        await settle(pilot, lambda: app.screen is screen)
+        assert app.is_running and app._exception is None and screen.run_state == "running"
+        await press_busy(pilot, "x")
         await settle(pilot, lambda: screen.run_state == "idle")
 
 

@@ -337,3 +337,14 @@ def test_the_explorers_run_has_the_training_loops_guard(article):
     article.optimizer.lr = 0.005
     article.train_iteration()  # the run goes on from there, measuring those weights again
     assert [p[0] for p in article.history] == list(range(1, k)) and article.history[-1][1] == kept
+
+
+def test_gradient_hints_name_the_whole_pass_not_just_f():
+    s = Session("lenet")
+    s.forward()  # forward 0 done: 7 forward ops and the loss to go before any gradient
+    s.sel.view = "weight_grad"
+    message = showing.tensor(s).message
+    assert "press f through the rest of the forward pass and the loss (8 op(s))" in message
+    assert "then b backward (i runs all 18 op(s) of the iteration)" in message
+    s.sel.view = "grad_input"
+    assert "then b backward" in showing.explanation(s)

@@ -92,7 +92,6 @@ class ExplorerScreen(ExplorerActions, Screen):
         self.session = None
         self.loading_text = "starting …"
         self._opt_layer = None  # the layer whose parameters the optimizer pane last showed
-        self._confirm = None  # the preset a number key asked to confirm (over an edited network)
         self._init_run_control()
 
     def compose(self) -> ComposeResult:

@@ -49,7 +49,8 @@ class ExplorerActions(Notices, RunAndVerify):
         else:
             math.show(explained)
         self._opt_layer = s.sel.layer
-        self.query_one(OptimizerPane).show(s.optimizer, names, first, note=s.dropout_note())
+        version = (id(s.stepper), s.stepper.iteration, s.stepper.position, s.stepper.done)
+        self.query_one(OptimizerPane).show(s.optimizer, names, first, version, s.dropout_note())
         if curves:
             self.query_one(CurvesPane).show(history, self._run_note())
         keys = {"running": "t pauses, x stops", "paused": "t resumes, x stops"}
@@ -76,7 +77,7 @@ class ExplorerActions(Notices, RunAndVerify):
 
         if not self.ready():
             return False
-        s, self._confirm = self.session, None  # another action: a pending "press 1 again" ends
+        s = self.session
         if self.run_state == "running" and mode == "step":
             self.problem("a training run is going on: t pauses it, x stops it", "warning")
             return False
@@ -168,15 +169,12 @@ class ExplorerActions(Notices, RunAndVerify):
         """Load a preset (1 article, 2 LeNet, 3 ResNet)."""
         if not self.ready():
             return
-        key = {"article": "1", "lenet": "2", "resnet": "3"}.get(name, "p")
-        if self.session.custom and self._confirm != name:  # as the p picker warns, ask first
-            self._confirm = name
-            edits = len(self.session.edits)
-            return self.problem(f"{key} replaces your edited network ({edits} edit(s)) and its "
-                                f"training with the {name} preset: press {key} again to load it",
-                                "warning")  # fmt: skip
-        self._confirm = None
-        self.act(lambda: self.session.load_preset(name) or f"loaded {name}", mode="edit")
+        edits = len(self.session.edits)  # the p picker says what loading replaces; so do these
+        if self.act(lambda: self.session.load_preset(name) or f"loaded {name}", mode="edit"):
+            if edits:
+                self.notify(f"loaded the {name} preset: it replaced your edited network "
+                            f"({edits} layer edit(s)) and its training", severity="warning",
+                            timeout=8)  # fmt: skip
 
     def action_presets(self) -> None:
         """Pick a preset from a list."""
@@ -187,8 +185,7 @@ class ExplorerActions(Notices, RunAndVerify):
         self.app.push_screen(PresetsScreen(items, current), self._preset_chosen)
 
     def _preset_chosen(self, name: str | None) -> None:
-        if name:  # the picker said what loading replaces: no second question
-            self._confirm = name
+        if name:
             self.action_preset(name)
 
     def _editor(self, index: int, spec: dict | None, insert: bool, title: str) -> None:

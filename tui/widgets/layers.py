@@ -12,6 +12,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.widgets.linediff import repaint_changed
+
 # Where the pass stands: "down" = next op is this row's forward, "up" = its backward.
 MARKS = {"down": "▼", "up": "▲", "update": "◆", "done": "✓"}
 
@@ -94,10 +96,13 @@ class LayersPane(Widget, can_focus=True):
 
     def show(self, rows: list, marker, selected: int, total: int) -> None:
         """Rows (label, shape, params, kind: input/layer/loss/update) and the marker (row, kind)."""
+        shown = (list(rows), marker, total, self._clamp_to(rows, selected))
+        if shown == (self.rows, self.marker, self.total, self.selected):
+            return  # every step pushes every pane: an unchanged list is not sent again
         self.rows, self.marker, self.total = list(rows), marker, total
         self.border_subtitle = f"{total:,} params"
         self.set_reactive(LayersPane.selected, self._clamp(selected))
-        self.refresh()
+        self._drawn = repaint_changed(self, self._drawn)
 
     @property
     def layer_count(self) -> int:
@@ -105,7 +110,12 @@ class LayersPane(Widget, can_focus=True):
         return sum(1 for row in self.rows if row.kind == "layer")
 
     def _clamp(self, index: int) -> int:
-        return min(max(index, 0), max(self.layer_count - 1, 0))
+        return self._clamp_to(self.rows, index)
+
+    @staticmethod
+    def _clamp_to(rows, index: int) -> int:
+        count = sum(1 for row in rows if row.kind == "layer")
+        return min(max(index, 0), max(count - 1, 0))
 
     def action_select(self, delta: int) -> None:
         """Move the selection and tell the screen."""
@@ -126,10 +136,12 @@ class LayersPane(Widget, can_focus=True):
         if 0 <= row < len(self.rows) and self.rows[row].kind == "layer":
             self.selected = row - 1
 
+    _drawn = None  # the lines last drawn (see repaint_changed)
+
     def watch_selected(self, old: int, new: int) -> None:
         if old != new:
             self.post_message(self.Selected(new))
-        self.refresh()
+        self._drawn = repaint_changed(self, self._drawn)
 
     def render(self) -> Group | Text:
         """A table: mark, index, layer, output shape, params; the selected layer is reversed.

@@ -9,6 +9,8 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from tui.widgets.linediff import repaint_changed
+
 
 def _at(value, flat: int):
     """One element of an array (flat index), or the float itself for scalars."""
@@ -117,17 +119,25 @@ class OptimizerPane(Widget, can_focus=True):
         self.opt = None
         self.names: list[str] = []
         self.note = ""
+        self._shown = None  # what show() last displayed
+        self._drawn = None  # the lines last drawn (see repaint_changed)
 
-    def show(self, opt, names: list[str], param_index: int | None = None, note: str = "") -> None:
+    def show(self, opt, names: list[str], param_index: int | None = None, version=None,
+             note: str = "") -> None:  # fmt: skip
         """Display `opt`; `names` label opt.params; optionally jump to one parameter.
 
+        version: anything that changes when the numbers may have (e.g. where the stepper
+        stands); with the same optimizer, names, settings and note the pane is not repainted.
         note: a line under the title about the model's regularization (its dropout).
         """
-        self.opt, self.names, self.note = opt, list(names), note
+        key = (id(opt), tuple(names), describe(opt) if opt is not None else "", version, note)
         if param_index is not None and param_index != self.param_index:
             self.param_index, self.element = param_index, 0
+        elif version is not None and key == self._shown:
+            return
+        self.opt, self.names, self.note, self._shown = opt, list(names), note, key
         self._clamp()
-        self.refresh()
+        self._drawn = repaint_changed(self, self._drawn)
 
     def _clamp(self) -> None:
         n = len(self.opt.params) if self.opt is not None else 0
