@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from tui import presence
+from tui.messages import LabModel
 from tui.screens.explorer import ExplorerScreen
 from tui.workshop import WORKSHOP_BINDINGS, WorkshopActions, palette_rows
 
@@ -92,6 +93,8 @@ async def _nothing() -> None:
 
 class CnnTuiApp(WorkshopActions, App[None]):
     """The math of CNNs, one operation at a time."""
+
+    lab_latest: LabModel | None = None  # set by the training lab, read by the predict screen
 
     TITLE = "cnn-tui"
     CSS_PATH = ["app.tcss"]

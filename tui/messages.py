@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from textual.message import Message
 
@@ -97,3 +97,11 @@ class TransferDone(Message):
 
     result: Any = None
     error: str = ""
+
+
+class LabModel(NamedTuple):
+    """The training lab's latest model, which the predict screen can use (CnnTuiApp.lab_latest)."""
+
+    model: Any  # engine Module
+    input_shape: tuple
+    label: str  # the run's label, e.g. "#2 adam lr=0.002 s0 98.1%"

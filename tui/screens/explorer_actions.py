@@ -125,35 +125,38 @@ class ExplorerActions(Notices, RunAndVerify):
         self.act(lambda: self.session.reset(), mode="edit")
 
     # ---- selection ------------------------------------------------------------------------
+    def select(self, change) -> None:
+        """Change the selection under the session's lock, then show it.
+
+        The one way the interface changes what is selected: a run worker moves the selection
+        too (following the pass), under the same lock.
+        """
+        if not self.ready():
+            return
+        with self.session.lock:
+            change(self.session.sel)
+        self.refresh_panes(curves=False)
+
     # Named handlers, not @on: Textual collects @on only from classes it builds, not mixins.
     def on_layers_pane_selected(self, message: LayersPane.Selected) -> None:
         if self.session is not None:
-            self.session.sel.set_layer(message.index)
-            self.refresh_panes(curves=False)
+            self.select(lambda sel: sel.set_layer(message.index))
 
     def on_tensor_pane_cursor_moved(self, message: TensorPane.CursorMoved) -> None:
         if self.session is not None:
-            self.session.sel.move_cursor(message.index, message.channel)
-            self.refresh_panes(curves=False)
+            self.select(lambda sel: sel.move_cursor(message.index, message.channel))
 
     def on_tensor_pane_channel_changed(self, message: TensorPane.ChannelChanged) -> None:
         if self.session is not None:
-            self.session.sel.set_channel(message.channel)
-            self.refresh_panes(curves=False)
+            self.select(lambda sel: sel.set_channel(message.channel))
 
     def action_cycle_view(self) -> None:
         """Cycle the tensor: input, output, ∂L/∂y, ∂L/∂x, weight, weight gradient."""
-        if not self.ready():
-            return
-        self.session.sel.cycle_view()
-        self.refresh_panes(curves=False)
+        self.select(lambda sel: sel.cycle_view())
 
     def action_sample(self, delta: int) -> None:
         """Previous/next sample of the batch (filter in the weight views)."""
-        if not self.ready():
-            return
-        self.session.sel.step_sample(delta)
-        self.refresh_panes(curves=False)
+        self.select(lambda sel: sel.step_sample(delta))
 
     def action_channel(self, delta: int) -> None:
         """Previous/next channel of the tensor."""

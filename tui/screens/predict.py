@@ -146,7 +146,7 @@ class PredictScreen(LabKeys, Screen):
 
         try:
             if source == "latest":
-                latest = getattr(self.app, "lab_latest", None)
+                latest = self.app.lab_latest
                 if latest is None:
                     raise ValueError("no training run yet: T opens the training screen")
                 model, shape, name = latest

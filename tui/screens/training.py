@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from tui.colormode import use_color
-from tui.messages import TrainDone, TrainStep
+from tui.messages import LabModel, TrainDone, TrainStep
 from tui.sandbox import current
 from tui.widgets.confusion import HELD_OUT, confusion_text, digit_card, misclassified
 from tui.widgets.hyperparams import HyperParams, parse_config
@@ -276,7 +276,7 @@ class TrainingScreen(LabKeys, Screen):
             self._redraw()
             return self.problem(message.error)
         self.last = message
-        self.app.lab_latest = (message.model, message.input_shape, self.live.label)
+        self.app.lab_latest = LabModel(message.model, message.input_shape, self.live.label)
         ev = message.evaluation
         how = "diverged" if message.error else "stopped" if message.stopped else "finished"
         self.live.label += f" {100 * ev.accuracy:.1f}%"
