@@ -20,7 +20,7 @@ def notes(app) -> list[str]:
 
 
 async def test_undo_takes_back_the_step_and_o_keeps_the_article_lr():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", "i", "minus", "z")
@@ -38,7 +38,7 @@ async def test_undo_takes_back_the_step_and_o_keeps_the_article_lr():
 
 
 async def test_layer_edits_warn_undo_and_presets_ask_before_replacing_them():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         s = screen.session
@@ -59,7 +59,7 @@ async def test_layer_edits_warn_undo_and_presets_ask_before_replacing_them():
 
 
 async def test_a_second_dismiss_of_the_palette_during_a_run_keeps_the_app():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         await pilot.press("1", "t")
@@ -77,7 +77,7 @@ async def test_a_second_dismiss_of_the_palette_during_a_run_keeps_the_app():
 
 
 async def test_80x24_status_footer_curves_and_loss_fit():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(pilot)
         await pilot.press(*["i"] * 3)
