@@ -247,7 +247,7 @@ def test_parameter_counts_fit_five_characters():
 
 
 async def test_cycling_to_the_weights_before_any_step_shows_the_first_weight():
-    app = CnnTuiApp()
+    app = CnnTuiApp(start="explore")
     async with app.run_test(size=WIDE) as pilot:
         screen = await ready(pilot)
         for _ in range(6):  # output -> grad_out -> grad_input -> weight -> weight grad -> input
