@@ -132,13 +132,14 @@ def test_optimizer_switch_and_learning_rate_ladder(article):
     assert article.optimizer.momentum > 0
     assert "Adam" in article.cycle_optimizer()
     assert type(article.optimizer).__name__ == "Adam"
-    assert article.optimizer.lr == pytest.approx(0.002)  # Adam's default, a rung of 1-2-5
+    # Adam's lr for the article (engine.optim.DEFAULT_LR), a rung of 1-2-5
+    assert article.optimizer.lr == pytest.approx(0.05)
     article.scale_lr(1)
-    assert article.optimizer.lr == pytest.approx(0.005)  # the next rung up: 2 -> 5
+    assert article.optimizer.lr == pytest.approx(0.1)  # the next rung up: 5 -> 10
     article.scale_lr(1)
-    assert article.optimizer.lr == pytest.approx(0.01)  # 5 -> 10
+    assert article.optimizer.lr == pytest.approx(0.2)  # 1 -> 2
     article.scale_lr(-2)
-    assert article.optimizer.lr == pytest.approx(0.002)
+    assert article.optimizer.lr == pytest.approx(0.05)
     article.iteration()
     info = article.optimizer.explain(0)
     assert {"m", "v", "m_hat", "v_hat", "bias_correction1"} <= set(info)
