@@ -3,7 +3,9 @@ every action in the palette."""
 
 from __future__ import annotations
 
+import traceback
 from functools import partial
+from typing import Any
 
 from textual._context import active_message_pump
 from textual.app import App
@@ -12,9 +14,11 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.worker import WorkerFailed
 
 from tui import presence
 from tui.messages import LabModel
+from tui.safety import Guarded, action_name, failure_text
 from tui.screens.explorer import ExplorerScreen
 from tui.workshop import WORKSHOP_BINDINGS, WorkshopActions, palette_rows
 
@@ -91,7 +95,7 @@ async def _nothing() -> None:
     """An awaitable that does nothing (what an ignored pop_screen returns)."""
 
 
-class CnnTuiApp(WorkshopActions, App[None]):
+class CnnTuiApp(Guarded, WorkshopActions, App[None]):
     """The math of CNNs, one operation at a time."""
 
     lab_latest: LabModel | None = None  # set by the training lab, read by the predict screen
@@ -131,6 +135,7 @@ class CnnTuiApp(WorkshopActions, App[None]):
         self.following = self.role == "participant"
         self._published: dict | None = None
         self._pending: dict | None = None
+        self.failures: list[tuple[str, str]] = []  # (what was being done, traceback) per bug
 
     def on_mount(self) -> None:
         if self.start == "learn":
@@ -190,6 +195,28 @@ class CnnTuiApp(WorkshopActions, App[None]):
             self.log.warning(f"ignored a pop_screen from {caller!r}: nothing of it to pop")
             return AwaitComplete(_nothing()).call_next(self)
         return super().pop_screen()
+
+    # ---- bad input never ends the app ------------------------------------------------------
+    def report_failure(self, doing: str, error: BaseException) -> None:
+        """An unexpected exception: name it in a notification, keep its traceback, carry on."""
+        trace = "".join(traceback.format_exception(error))
+        self.failures.append((doing, trace))
+        self.log.error(f"{doing} failed\n{trace}")
+        self.notify(failure_text(doing, error), severity="error", timeout=10, markup=False)
+
+    async def _dispatch_action(self, namespace: Any, action: str, params: Any) -> bool:
+        # Every key binding, palette command and run_action call goes through here.
+        try:
+            return await super()._dispatch_action(namespace, action, params)
+        except Exception as error:  # a bug in an action must not end the app
+            self.report_failure(action_name(namespace, action), error)
+            return True
+
+    def _handle_exception(self, error: Exception) -> None:
+        # A worker that failed (exit_on_error=True) stops alone: nothing else is broken.
+        if isinstance(error, WorkerFailed):
+            return self.report_failure("background work", error.error)
+        super()._handle_exception(error)
 
     def get_default_screen(self) -> Screen:
         """The explorer when asked for, else the home screen (a lesson goes on top of it)."""

@@ -93,9 +93,9 @@ class ExplorerActions(Notices, RunAndVerify):
             return False
         self.query_one(StatusLine).report("")
         if text and "warning: " in text:  # e.g. an edit that leaves a head without its classes
-            self.notify(text, severity="warning", timeout=10)
+            self.notify(text, severity="warning", timeout=10, markup=False)
         elif text and (mode != "step" or text.startswith("undid the edit")):
-            self.notify(text, timeout=3)  # a step shows itself in the panes; an edit may not
+            self.notify(text, timeout=3, markup=False)  # a step shows in the panes, an edit not
         self.refresh_panes()
         return True
 

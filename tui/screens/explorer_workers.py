@@ -107,7 +107,7 @@ class RunAndVerify:
         with self.session.lock:
             label, layer, x = showing.gradcheck_job(self.session)
         self.query_one(StatusLine).report("")
-        self.notify(f"verifying gradients of {label} …", timeout=2)
+        self.notify(f"verifying gradients of {label} …", timeout=2, markup=False)
         self.gradcheck(label, layer, x)
 
     @work(thread=True, exclusive=True, group="gradcheck", exit_on_error=False)
@@ -133,6 +133,6 @@ class RunAndVerify:
         self.last_gradcheck = (message.layer, dict(message.errors))
         if worst <= GRADCHECK_OK:
             self.query_one(StatusLine).report("")
-            self.notify(text, timeout=8)
+            self.notify(text, timeout=8, markup=False)
         else:
             self.problem(text)

@@ -10,6 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.safety import Guarded
+
 GUIDE = """\
 Layers: ▼ marks the next forward step (going down), ▲ the next backward step (going up).
 Tensor: the selected layer's input, output, gradient or weight; [ ] channel, < > sample.
@@ -30,7 +32,7 @@ def key_table(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Guarded, ModalScreen[None]):
     """A scrollable list of keys; escape, q or ? closes it."""
 
     BINDINGS = [

@@ -13,6 +13,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
+from tui.safety import Guarded
+
 # Constructor fields per layer type, in the order the form shows them.
 FIELDS: dict[str, tuple[str, ...]] = {
     "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding"),
@@ -109,7 +111,7 @@ def build_spec(kind: str, texts: dict[str, str]) -> dict:
     return {"type": kind, **{k: v for k, v in values.items() if v is not None}}
 
 
-class LayerEditor(ModalScreen[dict | None]):
+class LayerEditor(Guarded, ModalScreen[dict | None]):
     """Dismisses with the new layer's spec when it validates; escape leaves the model as it was."""
 
     BINDINGS = [

@@ -10,8 +10,10 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.safety import Guarded
 
-class PresetsScreen(ModalScreen[str | None]):
+
+class PresetsScreen(Guarded, ModalScreen[str | None]):
     """Dismisses with the chosen preset's name, or None on escape."""
 
     BINDINGS = [

@@ -7,6 +7,8 @@ import time
 
 from rich.text import Text
 
+from tui.safety import Guarded
+
 NOTICE_S = 6.0  # how long a problem's notification stays
 _DATA: dict[str, object] = {}  # the 8000/2000 split, loaded once per process
 
@@ -33,8 +35,9 @@ def command_rows(screen) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-class Notices:
-    """Mixin for a screen: problem notifications that do not pile up when a key is repeated."""
+class Notices(Guarded):
+    """Mixin for a screen: problem notifications that do not pile up when a key is repeated
+    (shown literally: user and file text is never markup), and failures reported (Guarded)."""
 
     _last_notice: tuple[str, float] = ("", -NOTICE_S)
 
