@@ -206,3 +206,21 @@ async def test_a_served_session_saves_into_its_directory_and_hands_the_file_to_t
         await pilot.press("w")
         assert delivered == [tmp_path.resolve() / "m.npz"]
         assert load(tmp_path / "m.npz")[1] == (1, 28, 28)
+
+
+async def test_clear_runs_then_save_keeps_the_app_and_names_the_run(tmp_path):
+    # Issue 8 item 1: `c` emptied the runs list and `w` then raised IndexError at runs[-1].
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_training(pilot)
+        await run_to_end(pilot, screen, optimizer="sgd", lr="0.1", steps="2", seed="4")
+        label = screen.query_one(RunCurves).series[0].label
+        await pilot.press("c")
+        assert screen.query_one(RunCurves).series == []
+        path = tmp_path / "after-clear.npz"
+        screen.query_one("#save-path").value = str(path)
+        await pilot.press("w")
+        await settle(pilot, path.exists)
+        _, _, meta = load(path)
+        assert meta["label"] == label and label.startswith("#1 sgd lr=0.1 s4")
+        assert app.failures == [] and app.is_running

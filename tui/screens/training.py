@@ -76,6 +76,7 @@ class TrainingScreen(LabKeys, Screen):
         self.live: RunSeries | None = None
         self.runs: list[RunSeries] = []
         self.last: TrainDone | None = None  # the latest finished run
+        self.last_label = ""  # its label (the runs list may have been cleared since)
         self.wrong = np.zeros(0, dtype=np.int64)
         self.wrong_at = 0
         self._progress = None  # the live run's newest engine.train.Progress
@@ -183,7 +184,7 @@ class TrainingScreen(LabKeys, Screen):
             return self.problem("nothing to save yet: r trains a model first")
         path = self.query_one("#save-path", Input).value.strip() or DEFAULT_SAVE
         ev = self.last.evaluation
-        meta = {"trained_in": "cnn-tui training screen", "label": self.runs[-1].label,
+        meta = {"trained_in": "cnn-tui training screen", "label": self.last_label,
                 "accuracy": ev.accuracy, "summary": ev.summary()}  # fmt: skip
         try:
             written = save(current().resolve(path, write=True), self.last.model,
@@ -191,7 +192,7 @@ class TrainingScreen(LabKeys, Screen):
         except (OSError, ValueError) as exc:
             return self.problem(f"could not save to {path}: {exc}")
         self.clear_problem()
-        self.notify(f"saved {current().shown(written)}", timeout=4)
+        self.notify(f"saved {current().shown(written)}", timeout=4, markup=False)
         if current().served:  # the participant's copy goes to their browser
             self.app.deliver_binary(written, mime_type="application/octet-stream")
 
@@ -280,6 +281,7 @@ class TrainingScreen(LabKeys, Screen):
         ev = message.evaluation
         how = "diverged" if message.error else "stopped" if message.stopped else "finished"
         self.live.label += f" {100 * ev.accuracy:.1f}%"
+        self.last_label = self.live.label
         summary = f"{self.live.label.split()[0]} {how} after {message.steps} steps: {ev.summary()}"
         self.query_one("#train-status", Static).update(summary)
         if message.error:
