@@ -105,3 +105,22 @@ class LabModel(NamedTuple):
     model: Any  # engine Module
     input_shape: tuple
     label: str  # the run's label, e.g. "#2 adam lr=0.002 s0 98.1%"
+
+
+@dataclass
+class Predicted(Message):
+    """The predict screen's worker: request `request` done, or `error` says why not."""
+
+    request: int
+    model: Any = None  # engine Module that made the prediction
+    input_shape: tuple = ()
+    name: str = ""  # what the screen calls the model ("pretrained lenet", a path, a run)
+    source: str = ""  # "pretrained" | "latest" | "checkpoint"
+    x: Any = None  # (1, C, H, W) the input
+    where: str = ""  # what the input is, for its caption
+    label: int | None = None  # the true label of a held-out digit
+    digit: int = -1  # index of the held-out digit, -1 for an image file
+    path: str = ""  # the image file, "" for a digit
+    maps: list = field(default_factory=list)  # [(layer name, (C, H, W))]
+    logits: Any = None  # (K,) float64
+    error: str = ""

@@ -21,6 +21,13 @@ def literal(text: object) -> Content:
     return Content(str(text))
 
 
+def why(error: BaseException) -> str:
+    """An error as a user reads it: the message of an expected kind, else with its type."""
+    if isinstance(error, (ValueError, OSError)) and str(error):
+        return str(error)
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 def failure_text(doing: str, error: BaseException) -> str:
     """'<doing> failed: <Type>: <message> (the app carries on)', on one bounded line."""
     message = " ".join(str(error).split())

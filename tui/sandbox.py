@@ -88,6 +88,17 @@ class Sandbox:
         return real
 
 
+def check_regular_file(path: str | Path) -> None:
+    """Refuse, naming it, a path that exists but is not a regular file: opening a FIFO or a
+    device would block or read forever (stat does not open it, so this cannot block)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return  # missing or unreadable: the reader says so in its own words
+    if not stat.S_ISREG(mode):
+        raise SandboxError(f"{os.fspath(path)}: is {_kind(mode)}, not a regular file")
+
+
 def _inside(path: Path, root: Path) -> bool:
     """path is root or below it (both absolute and normalised)."""
     return path == root or root in path.parents

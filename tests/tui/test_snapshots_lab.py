@@ -16,6 +16,7 @@ def scenario(*keys: str):
     async def run_before(pilot) -> None:
         await pilot.pause()
         await pilot.press(*keys)
+        await pilot.app.workers.wait_for_complete()  # the predict screen reads files in a worker
         await pilot.pause()
         pilot.app.clear_notifications()
         for field in pilot.app.screen.query(Input):

@@ -6,26 +6,34 @@ from pathlib import Path
 
 import numpy as np
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
+# Imported here, on the interface thread: a first import inside the worker thread raced the
+# interface's own imports (KeyError: 'engine' from the import system under load).
+import engine.data  # noqa: F401 - held_out_split imports it in the worker
+from engine.checkpoint import load
+from engine.images import prepare_image
+from engine.paths import PRETRAINED_LENET, SAMPLES_DIR
 from tui.colormode import use_color
+from tui.messages import Predicted
 from tui.render import bar_list, heatmap
-from tui.sandbox import SandboxError, current
+from tui.safety import why
+from tui.sandbox import check_regular_file, current
 from tui.widgets.labkit import LabKeys, held_out_split, tile
 
 SOURCES = (("pretrained lenet", "pretrained"), ("latest training run", "latest"),
            ("checkpoint file", "checkpoint"))  # fmt: skip
+DEFAULT_CKPT = "./cnn-tui-model.npz"
 MAP_LAYERS = ("Conv2d", "MaxPool2d", "AvgPool2d", "Residual")  # layers whose channels we draw
 
 
 def default_image() -> str:
     """The bundled sample 7, relative to the working directory when possible."""
-    from engine.paths import SAMPLES_DIR
-
     path = SAMPLES_DIR / "digit_7.png"
     if current().served:  # the server copies the samples into the session's own directory
         return path.name
@@ -78,7 +86,10 @@ def maps_text(maps: list[tuple[str, np.ndarray]], width: int, color: bool) -> Te
 
 
 class PredictScreen(LabKeys, Screen):
-    """Predict a digit with the pretrained, the latest trained or a checkpointed model."""
+    """Predict a digit with the pretrained, the latest trained or a checkpointed model.
+
+    Files are read and the model run in a worker, so a slow or strange file never freezes the
+    screen; what is shown (model, input, result) changes only when a request succeeds."""
 
     ERROR_ID = "pred-error"
 
@@ -101,7 +112,6 @@ class PredictScreen(LabKeys, Screen):
         Binding("p", "digit(-1)", "previous digit"),
         Binding("r", "random_digit", "random digit"),
         Binding("m", "cycle_model", "model"),
-        Binding("f", "focus_path", "type a path", show=False),
         Binding("escape", "back", "explorer"),
     ]
 
@@ -110,8 +120,13 @@ class PredictScreen(LabKeys, Screen):
         self.model = None
         self.input_shape = (1, 28, 28)
         self.model_name = ""
+        self.source = "pretrained"  # where self.model came from (the picker shows this)
         self.digit = -1  # index of the held-out digit shown, -1 when an image file is shown
+        self.path = ""  # the image file shown, "" when a digit is shown
         self.probs: np.ndarray | None = None
+        self.request = 0  # the newest request; older workers' answers are dropped
+        self._next_digit = -1  # the digit n/p move from (the newest asked for)
+        self._tried = "pretrained"  # the source m moves on from (the newest asked for)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="pred-body", can_focus=True):
@@ -122,7 +137,7 @@ class PredictScreen(LabKeys, Screen):
                 yield Label("model")
                 yield Select(SOURCES, value="pretrained", allow_blank=False, compact=True,
                              id="model-source")  # fmt: skip
-                yield Input("./cnn-tui-model.npz", compact=True, id="ckpt-path")
+                yield Input(DEFAULT_CKPT, compact=True, id="ckpt-path")
             yield Static("", id="pred-error")
             with Horizontal(id="pred-top"):
                 yield Static("", id="pred-input")
@@ -135,102 +150,146 @@ class PredictScreen(LabKeys, Screen):
         self.query_one("#pred-probs").border_title = "Softmax probabilities"
         self.query_one("#pred-maps").border_title = "Feature maps"
         self.query_one("#pred-body").focus()
-        if self.load_model("pretrained"):
-            self.action_open_image()
+        self.ask("pretrained", ("file", self.query_one("#image-path", Input).value.strip()))
+
+    # ---- requests (answered by the worker) ----------------------------------------------------
+    def ask(self, source: str, what: tuple[str, object]) -> None:
+        """Predict `what` (("file", path) or ("digit", index)) with the model from `source`."""
+        self.request += 1
+        self._tried = source
+        latest = getattr(self.app, "lab_latest", None)
+        same = source == self.source and self.model is not None  # no need to load it again
+        in_use = (self.model, self.input_shape, self.model_name) if same else None
+        ckpt = self.query_one("#ckpt-path", Input).value.strip()
+        self.compute(self.request, source, ckpt, latest, in_use, what)
+
+    def shown(self) -> tuple[str, object]:
+        """What is on screen now, to predict again with another model."""
+        return ("digit", self.digit) if self.digit >= 0 else ("file", self.path)
+
+    @work(thread=True, exclusive=True, group="predict", exit_on_error=False)
+    def compute(self, request: int, source: str, ckpt: str, latest, in_use, what) -> None:
+        """Load the model and the input, run the model layer by layer; post Predicted."""
+        try:
+            model, shape, name = in_use or self._load_model(source, ckpt, latest)
+        except Exception as exc:  # any file: a clear message, never a crash
+            return self.post_message(
+                Predicted(request, error=f"could not use that model: {why(exc)}")
+            )
+        try:
+            x, where, label, digit, path = self._load_input(what, shape)
+        except Exception as exc:
+            return self.post_message(
+                Predicted(request, error=f"could not open the image: {why(exc)}")
+            )
+        try:
+            maps, logits = feature_maps(model, x)
+            if not np.all(np.isfinite(logits)):
+                raise ValueError("the model's output is not finite")
+        except Exception as exc:
+            error = f"{name} cannot take this input: {why(exc)}"
+            return self.post_message(Predicted(request, error=error))
+        self.post_message(Predicted(request, model, shape, name, source, x, where, label, digit,
+                                    path, maps, logits))  # fmt: skip
+
+    @staticmethod
+    def _load_model(source: str, ckpt: str, latest) -> tuple:
+        if source == "latest":
+            if latest is None:
+                raise ValueError("no training run yet: T opens the training screen")
+            return latest
+        if source == "checkpoint" and not ckpt:
+            raise ValueError("type a checkpoint path in the field right of the picker")
+        path = PRETRAINED_LENET if source == "pretrained" else current().resolve(ckpt)
+        check_regular_file(path)
+        model, shape, _ = load(path)
+        name = "pretrained lenet" if source == "pretrained" else current().shown(path)
+        return model, tuple(shape), name
+
+    @staticmethod
+    def _load_input(what: tuple[str, object], shape: tuple) -> tuple:
+        kind, value = what
+        if kind == "digit":
+            _, held_out = held_out_split()
+            index = int(value) % len(held_out)
+            label = int(held_out.labels[index])
+            where = f"held-out digit {index + 1}/2000, label {label}"
+            return held_out.images[index : index + 1], where, label, index, ""
+        path = str(value)
+        if not path:
+            raise ValueError("type an image path first (o moves the cursor there)")
+        try:
+            resolved = current().resolve(path)
+            check_regular_file(resolved)
+            prepared = prepare_image(resolved, tuple(shape[1:]))
+            if not np.all(np.isfinite(prepared.pixels)):
+                raise ValueError("its pixels are not finite numbers")
+        except Exception as exc:  # whatever went wrong, the message names the file
+            raise ValueError(why(exc) if path in str(exc) else f"{path}: {why(exc)}") from exc
+        note = " (inverted: dark ink on light paper)" if prepared.inverted else ""
+        return prepared.as_input(shape[0]), f"{path}{note}", None, -1, path
+
+    def on_predicted(self, message: Predicted) -> None:
+        if message.request != self.request:
+            return  # an older request, overtaken by a newer one
+        if message.error:
+            kept = f" (still showing {self.model_name})" if self.model_name else ""
+            self._show_source(self.source)  # the picker names the model in use
+            return self.problem(message.error + kept)
+        self.clear_problem()
+        self.model, self.input_shape = message.model, tuple(message.input_shape)
+        self.model_name, self.source = message.name, message.source
+        self.digit, self.path = message.digit, message.path
+        self._next_digit = message.digit
+        self._show_source(message.source)
+        self.show(message.x, message.where, message.label, message.maps, message.logits)
+
+    def _show_source(self, source: str) -> None:
+        select = self.query_one("#model-source", Select)
+        if select.value != source:
+            with select.prevent(Select.Changed):
+                select.value = source
 
     # ---- model ------------------------------------------------------------------------------
-    def load_model(self, source: str) -> bool:
-        """Use the pretrained lenet, the training screen's latest model, or a checkpoint file."""
-        from engine.checkpoint import load
-        from engine.paths import PRETRAINED_LENET
-
-        try:
-            if source == "latest":
-                latest = self.app.lab_latest
-                if latest is None:
-                    raise ValueError("no training run yet: T opens the training screen")
-                model, shape, name = latest
-            else:
-                path = PRETRAINED_LENET if source == "pretrained" else current().resolve(
-                    self.query_one("#ckpt-path", Input).value)  # fmt: skip
-                model, shape, _ = load(path)
-                name = "pretrained lenet" if source == "pretrained" else str(path)
-        except (OSError, ValueError) as exc:
-            self.problem(f"could not use that model: {exc}")
-            return False
-        self.model, self.input_shape, self.model_name = model, tuple(shape), name
-        self.clear_problem()
-        return True
-
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.select.id == "model-source" and self.load_model(str(event.value)):
-            self.redo()
+        if event.select.id == "model-source" and event.value != self.source:
+            self.ask(str(event.value), self.shown())
 
     def action_cycle_model(self) -> None:
         """Next model: pretrained lenet, latest training run, checkpoint file."""
-        select = self.query_one("#model-source", Select)
         values = [v for _, v in SOURCES]
-        select.value = values[(values.index(select.value) + 1) % len(values)]
+        after = values[(values.index(self._tried) + 1) % len(values)]
+        select = self.query_one("#model-source", Select)
+        if select.value != after:
+            select.value = after  # the change asks for that model
+        else:  # back at the model in use (a failed choice was undone): nothing to load
+            self._tried = after
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one("#pred-body").focus()  # keys are commands again (n, p, m, o)
         if event.input.id == "image-path":
-            self.action_open_image()
-        elif self.load_model("checkpoint"):
-            self.query_one("#model-source", Select).value = "checkpoint"
-            self.redo()
-
-    def action_focus_path(self) -> None:
-        """Type an image path (enter opens it)."""
-        self.query_one("#image-path", Input).focus()
+            self.ask(self.source, ("file", event.value.strip()))
+        else:
+            self.ask("checkpoint", self.shown())
 
     # ---- inputs -----------------------------------------------------------------------------
-    def redo(self) -> None:
-        """Predict again what is shown, with the current model."""
-        if self.digit >= 0:
-            self.show_digit(self.digit)
-        else:
-            self.action_open_image()
-
     def action_open_image(self) -> None:
-        """Prepare the image file in the path field and predict it."""
-        from engine.images import ImageError, prepare_image
-
-        path = self.query_one("#image-path", Input).value.strip()
-        if not path:
-            return self.problem("type an image path first (f focuses the field)")
-        try:
-            prepared = prepare_image(current().resolve(path), self.input_shape[1:])
-        except (ImageError, SandboxError) as exc:
-            return self.problem(str(exc))
-        self.digit = -1
-        note = " (inverted: dark ink on light paper)" if prepared.inverted else ""
-        self.predict(prepared.as_input(self.input_shape[0]), f"{path}{note}", None)
+        """Type an image path (enter opens it, escape goes back)."""
+        self.query_one("#image-path", Input).focus()
 
     def action_digit(self, delta: int) -> None:
         """Next/previous digit of the 2000 held-out ones."""
-        self.show_digit((self.digit + delta) % 2000 if self.digit >= 0 else 0)
+        base = self._next_digit
+        self._next_digit = (base + delta) % 2000 if base >= 0 else 0
+        self.ask(self.source, ("digit", self._next_digit))
 
     def action_random_digit(self) -> None:
         """A random held-out digit."""
-        self.show_digit(int(np.random.default_rng().integers(2000)))
+        self._next_digit = int(np.random.default_rng().integers(2000))
+        self.ask(self.source, ("digit", self._next_digit))
 
-    def show_digit(self, index: int) -> None:
-        """Predict held-out digit `index` (0-1999)."""
-        _, held_out = held_out_split()
-        self.digit = index % len(held_out)
-        x = held_out.images[self.digit : self.digit + 1]
-        label = int(held_out.labels[self.digit])
-        self.predict(x, f"held-out digit {self.digit + 1}/2000, label {label}", label)
-
-    def predict(self, x: np.ndarray, where: str, label: int | None) -> None:
-        """Forward x layer by layer; show input, feature maps and probabilities."""
-        if self.model is None:
-            return self.problem("no model: pick one with m")
-        try:
-            maps, logits = feature_maps(self.model, x)
-        except ValueError as exc:
-            return self.problem(f"{self.model_name} cannot take this input: {exc}")
-        self.clear_problem()
+    def show(self, x: np.ndarray, where: str, label: int | None, maps, logits) -> None:
+        """Show input, feature maps and probabilities of one prediction."""
         color = use_color(self.app)
         self.probs = probs = softmax(logits)
         pred = int(probs.argmax())

@@ -69,7 +69,13 @@ class LabKeys(Notices):
         return command_rows(self)
 
     def action_back(self) -> None:
-        """Back to the explorer."""
+        """Back to the explorer (from a text field: out of the field first)."""
+        from textual.containers import VerticalScroll
+        from textual.widgets import Input
+
+        if isinstance(self.focused, Input):  # typing a path or a number: escape leaves the field
+            bodies = self.query(VerticalScroll)
+            return bodies.first().focus() if bodies else self.set_focus(None)
         self.app.pop_screen()
 
     def problem(self, text: str) -> None:
