@@ -115,6 +115,7 @@ async def test_pause_resume_and_stop():
         screen = await open_training(pilot)
         screen.query_one(HyperParams).set(optimizer="adam", lr="0.002", steps="2000")
         await press_busy(pilot, "r")
+        await settle(pilot, lambda: screen.live is not None)  # a loaded machine is slow
         series = screen.live
         await settle(pilot, lambda: len(series.points) >= 3)
         await press_busy(pilot, "space")
