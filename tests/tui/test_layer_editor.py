@@ -8,6 +8,8 @@ from textual.app import App
 from textual.widgets import Input, Select
 
 from tui.screens.layer_editor import (
+    FIELDS,
+    KEYS,
     LayerEditor,
     build_spec,
     defaults,
@@ -121,3 +123,60 @@ async def test_editor_type_switch_shows_only_that_types_fields():
         assert "got (1, 5, 5); add a Flatten before Linear" in preview and editor.spec is None
         await pilot.press("escape")
         assert app.result is None
+
+
+@pytest.mark.parametrize("kind", ["ReLU", "Sigmoid", "Tanh", "Flatten"])
+async def test_enter_applies_a_layer_without_settings(kind):
+    # Issue 8 item 19: with no fields the cursor stayed on the type picker and enter reopened
+    # its list; only ctrl+s (shown nowhere) applied.
+    s, editor = article_editor()
+    app = Host(editor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("shift+tab", "enter")  # the type picker's list, the way a user opens it
+        kinds = list(FIELDS)
+        await pilot.press(*["down"] * kinds.index(kind), "enter")
+        await pilot.pause()
+        assert editor.kind == kind
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.result == {"type": kind} and app.screen is not editor
+    assert "ctrl+s" in KEYS and "enter" in KEYS
+
+
+@pytest.mark.parametrize("kind", list(FIELDS))
+async def test_every_tab_stop_is_visible_and_the_keys_line_says_how_to_apply(kind):
+    s, editor = article_editor()
+    app = Host(editor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        editor.query_one(Select).value = kind
+        await pilot.pause()
+        seen = []
+        for _ in range(len(FIELDS[kind]) + 2):
+            await pilot.press("tab")
+            focused = app.focused
+            seen.append(focused.id)
+            region = focused.region
+            assert region.area > 0 and editor.region.overlaps(region), (kind, seen)
+        assert set(seen) == {"editor-type", "editor-apply", *(f"field-{f}" for f in FIELDS[kind])}
+        assert KEYS in plain(editor.query_one("#editor-keys"), 80)
+
+
+async def test_refusals_name_the_problem_without_internal_names_and_stay_in_the_dialog():
+    # Issue 8 item 19: "from_spec: spec: ..." leaked; at 80x24 the toast repeated the dialog's
+    # 10-line error over the dialog.
+    s, editor = article_editor()
+    app = Host(editor)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        editor.query_one("#field-out_channels").value = "0"
+        await pilot.pause()
+        shown = plain(editor.query_one("#editor-preview"), 200)
+        assert "out_channels must be a positive integer, got 0" in shown
+        assert "from_spec" not in shown and "spec:" not in shown
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is editor and app.result == "unset"
+        notes = [n.message for n in app._notifications]
+        assert notes and all(len(m) <= 34 and "\n" not in m for m in notes)  # one toast line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 from rich.text import Text
@@ -11,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from tui.safety import Guarded
 
@@ -34,6 +35,15 @@ OPTIONAL = {("MaxPool2d", "stride"), ("AvgPool2d", "stride")}  # blank = same as
 HINTS = {"stride": "1 or 2,1 (pools: blank = kernel)", "kernel_size": "3 or 3,2", "p": "0 <= p < 1"}
 
 Check = Callable[[dict], list[str]]  # candidate spec -> preview lines; ValueError says why not
+KEYS = "enter or ctrl+s applies · tab next field · esc cancels"
+# The engine's messages start with where they come from ("from_spec: spec: ..."): the dialog
+# already says which layer, so the user reads only what is wrong.
+INTERNAL_PREFIX = re.compile(r"^(from_spec: [^:]*: )+")
+
+
+def reason(error: Exception) -> str:
+    """An error as the dialog shows it: without the engine's internal prefixes."""
+    return INTERNAL_PREFIX.sub("", str(error))
 
 
 def defaults(kind: str, in_shape: tuple[int, ...]) -> dict:
@@ -152,7 +162,9 @@ class LayerEditor(Guarded, ModalScreen[dict | None]):
                         id=f"field-{name}",
                     )
             yield Static(id="editor-preview")
-            yield Static("tab next field · enter applies · escape cancels", id="editor-keys")
+            with Horizontal(id="editor-buttons"):
+                yield Button("apply", compact=True, id="editor-apply")
+                yield Static(KEYS, id="editor-keys")
 
     def on_mount(self) -> None:
         self._show_fields()
@@ -162,7 +174,9 @@ class LayerEditor(Guarded, ModalScreen[dict | None]):
         for name in ALL_FIELDS:
             self.query_one(f"#row-{name}").display = name in FIELDS[self.kind]
         first = FIELDS[self.kind]
-        target = self.query_one(f"#field-{first[0]}") if first else self.query_one(Select)
+        # A layer without settings: the cursor goes to apply, so enter applies (on the type
+        # picker enter would open the list again).
+        target = self.query_one(f"#field-{first[0]}") if first else self.query_one(Button)
         target.focus()
 
     def texts(self) -> dict[str, str]:
@@ -176,8 +190,8 @@ class LayerEditor(Guarded, ModalScreen[dict | None]):
             spec = build_spec(self.kind, self.texts())
             lines = self.check(spec)
         except ValueError as exc:
-            self.spec, self.reason = None, str(exc)
-            preview.update(Text(f"✗ {exc}", style="bold red"))
+            self.spec, self.reason = None, reason(exc)
+            preview.update(Text(f"✗ {self.reason}", style="bold red"))
             preview.set_class(True, "-invalid")
             return False
         self.spec = spec
@@ -201,15 +215,17 @@ class LayerEditor(Guarded, ModalScreen[dict | None]):
         self.validate()
 
     @on(Input.Submitted)
+    @on(Button.Pressed, "#editor-apply")
     def _submitted(self) -> None:
         self.action_apply()
 
     def action_apply(self) -> None:
-        """Apply only a setting that validated; otherwise say why and stay open."""
+        """Apply only a setting that validated; otherwise stay open (the dialog says why)."""
         if self.validate() and self.spec is not None:
             self.dismiss(self.spec)
-        else:
-            self.notify(f"not applied: {self.reason}", severity="error")
+        else:  # the reason is in the dialog already: a short note, not a copy over it
+            self.app.bell()
+            self.notify("not applied: see ✗ in the dialog", severity="error", timeout=3)
 
     def action_cancel(self) -> None:
         """Close without changing the model."""
