@@ -24,6 +24,8 @@ async def open_training(pilot) -> TrainingScreen:
     await pilot.press("T")
     screen = pilot.app.screen
     assert isinstance(screen, TrainingScreen)
+    await settle(pilot, lambda: len(screen.query("SelectOverlay")) == 2)  # the form is mounted
+    await pilot.pause()
     return screen
 
 
@@ -119,14 +121,15 @@ async def test_pause_resume_and_stop():
         series = screen.live
         await settle(pilot, lambda: len(series.points) >= 3)
         await press_busy(pilot, "space")
-        assert screen.state == "paused" and not screen._run.go.is_set()
+        await settle(pilot, lambda: screen.state == "paused")  # a loaded machine is slow
+        assert not screen._run.go.is_set()
         await asyncio.sleep(0.4)  # the last step in flight lands
         held = len(series.points)
         await asyncio.sleep(0.6)
         assert len(series.points) == held  # nothing moves while paused
         assert "paused" in plain(screen.query_one("#train-status"), 120)
         await press_busy(pilot, "space")
-        assert screen.state == "running"
+        await settle(pilot, lambda: screen.state == "running")
         await settle(pilot, lambda: len(series.points) > held + 2)
         await press_busy(pilot, "x")
         await settle(pilot, lambda: screen.last is not None and screen.state == "idle")
