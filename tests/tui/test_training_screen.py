@@ -228,3 +228,20 @@ async def test_clear_runs_then_save_keeps_the_app_and_names_the_run(tmp_path):
         _, _, meta = load(path)
         assert meta["label"] == label and label.startswith("#1 sgd lr=0.1 s4")
         assert app.failures == [] and app.is_running
+
+
+async def test_at_80x24_the_confusion_matrix_comes_into_view_and_q_quit_is_in_the_footer():
+    # Issue 8 item 22: at 80x24 the confusion matrix was below the fold; no `q quit` shown.
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_training(pilot)
+        await run_to_end(pilot, screen, optimizer="sgd", lr="0.1", steps="2")
+        await pilot.pause()
+        body, confusion = screen.query_one("#train-body"), screen.query_one("#confusion")
+        await settle(pilot, lambda: body.region.contains_region(confusion.region))
+        assert "correct on 2000 held-out digits" in plain(confusion, 60)
+        keys = {k.key: k.description for k in screen.query("FooterKey")}
+        assert keys.get("q") == "quit"
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running and app.failures == []

@@ -113,6 +113,7 @@ class PredictScreen(LabKeys, Screen):
         Binding("r", "random_digit", "random digit"),
         Binding("m", "cycle_model", "model"),
         Binding("escape", "back", "explorer"),
+        Binding("q", "app.quit", "quit"),
     ]
 
     def __init__(self) -> None:

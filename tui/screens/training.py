@@ -51,6 +51,7 @@ class TrainingScreen(LabKeys, Screen):
     TrainingScreen #save-path { width: 1fr; }
     TrainingScreen .section { border-top: solid $primary 40%; height: auto; }
     TrainingScreen.-narrow #eval-row { layout: vertical; }
+    TrainingScreen.-short RunCurves { height: 8; }
     """
 
     BINDINGS = [
@@ -67,6 +68,7 @@ class TrainingScreen(LabKeys, Screen):
         Binding("c", "clear_runs", "clear runs", show=False),
         Binding("f", "focus_form", "edit settings", show=False),
         Binding("escape", "back", "explorer"),
+        Binding("q", "app.quit", "quit"),
     ]
 
     def __init__(self) -> None:
@@ -102,11 +104,16 @@ class TrainingScreen(LabKeys, Screen):
         self.query_one("#confusion").border_title = f"Confusion {HELD_OUT}"
         self.query_one("#mistakes").border_title = "Misclassified ([ ])"
         self.query_one("#train-body").focus()
-        self.set_class(self.app.size.width < 100, "-narrow")
+        self._fit(self.app.size)
 
     def on_resize(self, event) -> None:
-        # Below 100 columns the confusion matrix and the mistakes stack instead of side by side.
-        self.set_class(event.size.width < 100, "-narrow")
+        self._fit(event.size)
+
+    def _fit(self, size) -> None:
+        # Below 100 columns the confusion matrix and the mistakes stack instead of side by side;
+        # below 30 rows the curves are shorter so the confusion matrix comes up sooner.
+        self.set_class(size.width < 100, "-narrow")
+        self.set_class(size.height < 30, "-short")
 
     def exportables(self) -> list:
         """Every run's curves as one table (tui.export): run, step, loss, running accuracy."""
@@ -294,6 +301,11 @@ class TrainingScreen(LabKeys, Screen):
         self.wrong_at = 0
         self._show_mistake()
         self._redraw()
+        # On a small terminal the matrix is below the fold: bring it up once it is laid out.
+        self.set_timer(0.05, self._show_confusion)
+
+    def _show_confusion(self) -> None:
+        self.query_one("#train-body").scroll_to_widget(self.query_one("#confusion"), animate=False)
 
     def _show_mistake(self) -> None:
         box = self.query_one("#mistakes", Static)

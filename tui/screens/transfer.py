@@ -62,6 +62,7 @@ class TransferScreen(LabKeys, Screen):
         Binding("r", "start", "run lesson"),
         Binding("f", "focus_form", "edit budget", show=False),
         Binding("escape", "back", "explorer"),
+        Binding("q", "app.quit", "quit"),
     ]
 
     def __init__(self) -> None:
