@@ -50,3 +50,28 @@ async def test_random_keys_never_crash(size, seed, presses):
         # Still usable: a fresh preset steps forward and shows the article's sum.
         await pilot.press("1", "f")
         assert screen.session.stepper.activations[1][0, 0, 0, 0] == 6.0
+
+
+def _monkey():
+    """tools/monkey.py as a module (tools/ is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "tools" / "monkey.py"
+    spec = importlib.util.spec_from_file_location("monkey", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MONKEY_PRESSES = 150  # per size; the long runs are tools/monkey.py's (see its --keys)
+
+
+@pytest.mark.parametrize(("size", "seed"), [((80, 24), 11), ((120, 40), 12), ((160, 50), 13)])
+async def test_monkey_tool_seeded_keys_find_no_failure(size, seed):
+    # The same driver as the long runs: active bindings of whatever screen is up (so new
+    # screens are covered), resizes, a ping after every key; any exception, reported failure,
+    # exit or frozen screen is a failure with the seed and the last keys.
+    result = await _monkey().episode(seed, size, MONKEY_PRESSES, freeze=60.0)
+    assert result["failure"] is None, result
+    assert result["keys"] == MONKEY_PRESSES
