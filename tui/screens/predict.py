@@ -108,9 +108,9 @@ class PredictScreen(LabKeys, Screen):
 
     BINDINGS = [
         Binding("o", "open_image", "open image"),
-        Binding("n", "digit(1)", "next digit"),
-        Binding("p", "digit(-1)", "previous digit"),
-        Binding("r", "random_digit", "random digit"),
+        Binding("n", "digit(1)", "next"),
+        Binding("p", "digit(-1)", "prev"),
+        Binding("r", "random_digit", "random"),
         Binding("m", "cycle_model", "model"),
         Binding("escape", "back", "explorer"),
         Binding("q", "app.quit", "quit"),
