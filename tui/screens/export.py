@@ -14,6 +14,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui import export, sandbox
+from tui.safety import Guarded
 
 Choice = tuple[str, str, Callable[[], bytes]]  # (label, file name, bytes maker)
 
@@ -57,7 +58,7 @@ def save(app, directory: str, filename: str, data: bytes) -> Path:
     return path
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(Guarded, ModalScreen[None]):
     """The files the current screen can give; enter writes the highlighted one, escape closes."""
 
     DEFAULT_CSS = """

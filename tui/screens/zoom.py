@@ -23,6 +23,7 @@ from tui.colormode import use_color
 from tui.render import colors
 from tui.render.math import DIGITS as EQ_DIGITS
 from tui.render.numbers import format_number
+from tui.safety import Guarded
 
 GAP = 2  # columns between big numbers
 RESERVED = 12  # lines that are not the grid: title, gap, lhs, 2x3 big lines + 1, symbolic, keys
@@ -178,7 +179,7 @@ def _wrap(text: str, width: int) -> list[str]:
     return [*lines, line]
 
 
-class ZoomScreen(Screen[None]):
+class ZoomScreen(Guarded, Screen[None]):
     """The zoomed view of the screen under it; it follows that screen's cursor and steps."""
 
     DEFAULT_CSS = """
