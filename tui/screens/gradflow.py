@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.colormode import use_color
+from tui.safety import Guarded
 from tui.widgets.gradflow import flow_table
 
 GUIDE = (
@@ -40,7 +41,7 @@ def flow_snapshot(stepper) -> tuple[list, str]:
     )
 
 
-class GradFlowScreen(ModalScreen[None]):
+class GradFlowScreen(Guarded, ModalScreen[None]):
     """The gradient-flow table of the explorer's model; escape closes it."""
 
     DEFAULT_CSS = """
