@@ -115,14 +115,17 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
         preset: str | None = None,
         seed: int = 0,
         warm_up: bool = True,
-        start: str = "home",
+        start: str | None = None,
         lesson: int = 1,
         progress=None,
     ) -> None:
-        """start: "home" (the default), "explore" (the explorer on `preset`) or "learn" (lesson
-        `lesson`, with the home screen under it). progress: a tui.progress.Progress (default:
+        """start: "home", "explore" (the explorer on `preset`) or "learn" (lesson `lesson`, with
+        the home screen under it); by default the explorer when a preset is given, else home.
+        progress: a tui.progress.Progress (default:
         the learner's file in the state directory)."""
         super().__init__()
+        if start is None:
+            start = "explore" if preset is not None else "home"
         if start not in ("home", "explore", "learn"):
             raise ValueError(f"start must be home, explore or learn, not {start!r}")
         self.preset, self.seed, self.warm_up = preset, seed, warm_up
