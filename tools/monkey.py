@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import string
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,17 +57,32 @@ class MonkeyApp(CnnTuiApp):
         self.quit_asked = True
 
 
+async def answers(pump, timeout: float) -> bool:
+    """True when `pump` runs a callback within `timeout` seconds."""
+    done = asyncio.Event()
+    if not pump.call_later(done.set):
+        return False
+    try:
+        await asyncio.wait_for(done.wait(), timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
 async def ping(app, timeout: float) -> str:
     """'' when the app and its current screen both run a callback in time, else what froze."""
-    for name, pump in (("app", app), ("screen", app.screen)):
-        done = asyncio.Event()
-        if not pump.call_later(done.set):
-            return f"{name} {pump!r} no longer accepts messages"
-        try:
-            await asyncio.wait_for(done.wait(), timeout)
-        except TimeoutError:
-            return f"{name} {pump!r} did not answer within {timeout:.0f}s"
-    return ""
+    if not await answers(app, timeout):
+        return f"app {app!r} did not answer within {timeout:.0f}s"
+    # A screen being dismissed refuses messages while it is still on top for a moment; that
+    # is a transition, not a freeze: ask whichever screen is on top until the time is up.
+    deadline = time.monotonic() + timeout
+    while True:
+        screen = app.screen
+        if await answers(screen, max(0.05, min(1.0, deadline - time.monotonic()))):
+            return ""
+        if time.monotonic() >= deadline:
+            return f"screen {screen!r} did not answer within {timeout:.0f}s"
+        await asyncio.sleep(0.05)
 
 
 def send(app, key: str) -> None:
@@ -87,13 +104,23 @@ def pick(rnd: random.Random, app) -> str:
     return rnd.choice(POOL)
 
 
-async def episode(seed: int, size: tuple[int, int], presses: int, freeze: float) -> dict:
+def start_of(n: int) -> dict:
+    """Where episode n starts: home, the explorer, or one of the lessons, in turn."""
+    starts = [{"start": "home"}, {"start": "explore", "preset": "lenet"}]
+    starts += [{"start": "learn", "lesson": k} for k in range(1, 13)]
+    return starts[n % len(starts)]
+
+
+async def episode(
+    seed: int, size: tuple[int, int], presses: int, freeze: float, start: dict | None = None
+) -> dict:
     """One app, `presses` random keys; returns counts and the failure if any."""
     rnd = random.Random(seed)
-    app = MonkeyApp(seed=0)
+    app = MonkeyApp(seed=0, **(start or {"start": "home"}))
     tail: list[str] = []
     screens: set[str] = set()
     result = {"seed": seed, "size": f"{size[0]}x{size[1]}", "keys": 0, "failure": None}
+    result["start"] = start or {"start": "home"}
 
     def fail(kind: str, detail: str) -> dict:
         result["failure"] = {
@@ -106,8 +133,9 @@ async def episode(seed: int, size: tuple[int, int], presses: int, freeze: float)
         return result
 
     async with app.run_test(size=size) as pilot:
-        for _ in range(int(120 / 0.05)):  # the first session (kernels compile once)
-            if getattr(app.screen, "session", None) is not None:
+        for _ in range(int(120 / 0.05)):  # the first screen (home, or the explorer's session)
+            top = app.screen_stack[-1] if app.screen_stack else None
+            if top is not None and top.is_mounted and getattr(top, "session", True) is not None:
                 break
             await asyncio.sleep(0.05)
         for _ in range(presses):
@@ -152,7 +180,7 @@ async def main(args) -> int:
         presses = min(args.episode, args.keys - total)
         t0 = time.monotonic()
         try:
-            result = await episode(seed, size, presses, args.freeze)
+            result = await episode(seed, size, presses, args.freeze, start_of(n))
         except Exception as exc:  # the app could not even start or close: a failure too
             result = {"seed": seed, "size": f"{size[0]}x{size[1]}", "keys": 0,
                       "failure": {"kind": "harness", "detail": repr(exc)}}  # fmt: skip
@@ -167,7 +195,8 @@ async def main(args) -> int:
             failures += 1
             print("FAIL", line, flush=True)
         else:
-            print(f"ok episode {n} seed {seed} {result['size']} {result['keys']} keys "
+            print(f"ok episode {n} seed {seed} {result['size']} {result['start']} "
+                  f"{result['keys']} keys "
                   f"{result['seconds']}s screens {','.join(result.get('screens', []))}",
                   flush=True)  # fmt: skip
     elapsed = time.monotonic() - started
@@ -188,4 +217,8 @@ def parse(argv=None):
 
 
 if __name__ == "__main__":
+    # Progress, exports and saves land in a scratch directory, not the user's.
+    scratch = tempfile.mkdtemp(prefix="cnn-tui-monkey-")
+    os.environ["XDG_STATE_HOME"] = scratch
+    os.chdir(scratch)
     sys.exit(asyncio.run(main(parse())))

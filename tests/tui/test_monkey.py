@@ -64,16 +64,22 @@ def _monkey():
     return module
 
 
-MONKEY_PRESSES = 150  # per size; the long runs are tools/monkey.py's (see its --keys)
+MONKEY_EPISODES = (  # 2,000 seeded keys: sizes and starting screens in turn
+    ((80, 24), 11, {"start": "home"}),
+    ((120, 40), 12, {"start": "explore", "preset": "lenet"}),
+    ((160, 50), 13, {"start": "learn", "lesson": 1}),
+    ((100, 30), 14, {"start": "learn", "lesson": 7}),
+)
+MONKEY_PRESSES = 500  # per episode; the long runs are tools/monkey.py's (see its --keys)
 
 
-# (160, 50) with seed 13 hung in a clean serial CI-style run (idle event loop, no failure
-# reported); it is out of the suite until that hang is found: tools/monkey.py --seed 13 replays it.
-@pytest.mark.parametrize(("size", "seed"), [((80, 24), 11), ((120, 40), 12)])
-async def test_monkey_tool_seeded_keys_find_no_failure(size, seed):
+@pytest.mark.parametrize(("size", "seed", "start"), MONKEY_EPISODES)
+async def test_monkey_tool_seeded_keys_find_no_failure(size, seed, start, tmp_path, monkeypatch):
     # The same driver as the long runs: active bindings of whatever screen is up (so new
     # screens are covered), resizes, a ping after every key; any exception, reported failure,
     # exit or frozen screen is a failure with the seed and the last keys.
-    result = await _monkey().episode(seed, size, MONKEY_PRESSES, freeze=60.0)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))  # progress, exports: not the user's
+    monkeypatch.chdir(tmp_path)
+    result = await _monkey().episode(seed, size, MONKEY_PRESSES, freeze=60.0, start=start)
     assert result["failure"] is None, result
     assert result["keys"] == MONKEY_PRESSES
