@@ -123,7 +123,7 @@ class ArticleView(LessonView):
             lines.append("\n")
         lines.append(f"(I*K)({i},{j}) = ", "bold")
         if hide:
-            lines.append("? (your turn: press a)", "bold")
+            lines.append("? (your turn: type it)", "bold")
         else:
             lines.append(" + ".join(fmt(r) for r in self.row_sums()) + " = ")
             lines.append(fmt(e.total), "bold reverse")

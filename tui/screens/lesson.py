@@ -38,6 +38,10 @@ BINDINGS = [
     Binding("n,right_square_bracket", "next_lesson(1)", "next lesson", key_display="n"),
     Binding("p,left_square_bracket", "next_lesson(-1)", "previous lesson", key_display="p"),
     Binding("a", "answer", "answer the question"),
+    # Typing the answer's first character opens the answer field with it (a view's own binding
+    # of a key, e.g. lesson 1's kernel editor's 0 and -, comes first: the view has the focus).
+    *[Binding(key, f"answer('{char}')", "answer", show=False)
+      for key, char in [(str(d), str(d)) for d in range(10)] + [("minus", "-")]],
     Binding("e", "explore", "open the explorer"),
     Binding("t", "fold_text", "fold the text away / back"),
     Binding("question_mark", "help", "help", key_display="?"),
@@ -114,7 +118,8 @@ class LessonScreen(Notices, Screen):
                 yield Markdown(id="lesson-md")
             yield VerticalScroll(id="lesson-view")
         yield Static(id="lesson-question")
-        yield Input(id="lesson-answer", compact=True,
+        # Not select_on_focus: the digit that opened the field must not be replaced by the next.
+        yield Input(id="lesson-answer", compact=True, select_on_focus=False,
                     placeholder="your answer, then enter (escape: not now)")  # fmt: skip
         yield KeyLine(id="lesson-keys")
 
@@ -229,13 +234,13 @@ class LessonScreen(Notices, Screen):
         prompt = Text("? ", style="bold")
         prompt.append(q.prompt_text(view.state()))
         if status == "open":
-            prompt.append("  (a: answer)", style="dim")
+            prompt.append("  (type the answer, or a)", style="dim")
         elif status in ("right", "wrong"):
             prompt = Text(self.verdict.get(self.page, ""))
         line.update(prompt)
 
-    def action_answer(self) -> None:
-        """Answer the page's question (asks again if it was answered)."""
+    def action_answer(self, start: str = "") -> None:
+        """Answer the page's question (asks again if it was answered); `start` is typed first."""
         if self.lesson is None or self.lesson.pages[self.page].question is None:
             self.notify_once("this page asks no question", "information")
             return
@@ -246,7 +251,8 @@ class LessonScreen(Notices, Screen):
         self.add_class("-asking")
         self._refresh_question()
         field = self.query_one("#lesson-answer", Input)
-        field.value = ""
+        field.value = start
+        field.cursor_position = len(start)
         field.focus()
 
     @on(Input.Submitted, "#lesson-answer")
