@@ -82,6 +82,15 @@ class TrainDone(Message):
 
 
 @dataclass
+class Saved(Message):
+    """The training lab's save worker: `written` is the file, else `error` says why not."""
+
+    typed: str  # the path as the user typed it (what a refusal names)
+    written: Any = None  # pathlib.Path of the checkpoint written
+    error: str = ""
+
+
+@dataclass
 class TransferStep(Message):
     """Transfer lesson progress: `name` ("fine-tuned" / "scratch") at `step` of `total`."""
 

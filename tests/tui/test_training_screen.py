@@ -100,11 +100,13 @@ async def test_second_run_is_overlaid_in_its_own_series_and_checkpoint_saves(tmp
         bad = tmp_path / "no-such-dir" / "m.npz"
         screen.query_one("#save-path").value = str(bad)
         await pilot.press("w")
+        await settle(pilot, lambda: not screen.saving)
         assert "could not save" in plain(screen.query_one("#train-error"), 100)
         assert not bad.exists()
         good = tmp_path / "m.npz"
         screen.query_one("#save-path").value = str(good)
         await pilot.press("w")
+        await settle(pilot, lambda: not screen.saving)
         model, shape, meta = load(good)
         assert shape == (1, 28, 28) and "2000 held-out digits" in meta["summary"]
         for a, b in zip(model.parameters(), screen.last.model.parameters(), strict=True):
@@ -204,10 +206,12 @@ async def test_a_served_session_saves_into_its_directory_and_hands_the_file_to_t
         for refused in ("../m.npz", str(tmp_path.parent / "m.npz")):
             screen.query_one("#save-path").value = refused
             await pilot.press("w")
+            await settle(pilot, lambda: not screen.saving)
             assert "session directory" in plain(screen.query_one("#train-error"), 200)
         assert not (tmp_path.parent / "m.npz").exists() and delivered == []
         screen.query_one("#save-path").value = "m.npz"
         await pilot.press("w")
+        await settle(pilot, lambda: not screen.saving)
         assert delivered == [tmp_path.resolve() / "m.npz"]
         assert load(tmp_path / "m.npz")[1] == (1, 28, 28)
 
@@ -224,7 +228,7 @@ async def test_clear_runs_then_save_keeps_the_app_and_names_the_run(tmp_path):
         path = tmp_path / "after-clear.npz"
         screen.query_one("#save-path").value = str(path)
         await pilot.press("w")
-        await settle(pilot, path.exists)
+        await settle(pilot, lambda: path.exists() and not screen.saving)
         _, _, meta = load(path)
         assert meta["label"] == label and label.startswith("#1 sgd lr=0.1 s4")
         assert app.failures == [] and app.is_running
@@ -245,3 +249,48 @@ async def test_at_80x24_the_confusion_matrix_comes_into_view_and_q_quit_is_in_th
         await pilot.press("q")
         await pilot.pause()
         assert not app.is_running and app.failures == []
+
+
+async def test_save_runs_off_the_interface_thread_and_names_the_path_literally(
+    tmp_path, monkeypatch
+):
+    # `w` wrote the checkpoint on the interface thread: a slow disk froze the whole screen.
+    import threading
+
+    import engine.checkpoint
+
+    real_save, release, seen = engine.checkpoint.save, threading.Event(), []
+
+    def slow_save(path, *args):
+        seen.append(threading.current_thread())
+        release.wait(10)  # a slow disk; on the interface thread this would block the test too
+        return real_save(path, *args)
+
+    monkeypatch.setattr(engine.checkpoint, "save", slow_save)
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_training(pilot)
+        await run_to_end(pilot, screen, optimizer="sgd", lr="0.1", steps="2")
+        path = tmp_path / "[bold]slow[b=c].npz"  # markup in a path is shown as typed
+        screen.query_one("#save-path").value = str(path)
+        await pilot.press("w")
+        await settle(pilot, lambda: len(seen) == 1)
+        assert seen[0] is not threading.main_thread()
+        assert screen.saving == str(path) and not path.exists()
+        shown = [n.message for n in app._notifications]
+        assert f"saving to {path} …" in shown
+        await pilot.press("w")  # a second save while the first is writing is refused
+        assert "still saving to" in plain(screen.query_one("#train-error"), 200)
+        await pilot.press("right_square_bracket")  # the screen answers keys meanwhile
+        assert "2/" in plain(screen.query_one("#mistakes"), 60)
+        release.set()
+        await settle(pilot, lambda: not screen.saving)
+        assert load(path)[1] == (1, 28, 28) and len(seen) == 1
+        assert f"saved {path}" in [n.message for n in app._notifications]
+        # A refusal names the typed path literally under the form.
+        bad = tmp_path / "no[red]dir" / "m.npz"
+        screen.query_one("#save-path").value = str(bad)
+        await pilot.press("w")
+        await settle(pilot, lambda: not screen.saving)
+        assert f"could not save to {bad}" in plain(screen.query_one("#train-error"), 300)
+        assert app.failures == [] and not bad.exists()

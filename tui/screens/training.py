@@ -14,7 +14,8 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from tui.colormode import use_color
-from tui.messages import LabModel, TrainDone, TrainStep
+from tui.messages import LabModel, Saved, TrainDone, TrainStep
+from tui.safety import why
 from tui.sandbox import current
 from tui.widgets.confusion import HELD_OUT, confusion_text, digit_card, misclassified
 from tui.widgets.hyperparams import HyperParams, parse_config
@@ -82,6 +83,7 @@ class TrainingScreen(LabKeys, Screen):
         self.wrong = np.zeros(0, dtype=np.int64)
         self.wrong_at = 0
         self._progress = None  # the live run's newest engine.train.Progress
+        self.saving = ""  # the path being written by the save worker, "" when none
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="train-body", can_focus=True):
@@ -185,23 +187,37 @@ class TrainingScreen(LabKeys, Screen):
 
     def action_save(self) -> None:
         """Save the latest run's model as a checkpoint (atomic) to the path typed below."""
-        from engine.checkpoint import save
-
         if self.last is None or self.last.model is None:
             return self.problem("nothing to save yet: r trains a model first")
         path = self.query_one("#save-path", Input).value.strip() or DEFAULT_SAVE
+        if self.saving:
+            return self.problem(f"still saving to {self.saving}: wait for it to finish")
         ev = self.last.evaluation
         meta = {"trained_in": "cnn-tui training screen", "label": self.last_label,
                 "accuracy": ev.accuracy, "summary": ev.summary()}  # fmt: skip
-        try:
-            written = save(current().resolve(path, write=True), self.last.model,
-                           self.last.input_shape, meta)  # fmt: skip
-        except (OSError, ValueError) as exc:
-            return self.problem(f"could not save to {path}: {exc}")
+        self.saving = path
         self.clear_problem()
-        self.notify(f"saved {current().shown(written)}", timeout=4, markup=False)
+        self.notify(f"saving to {path} …", timeout=3, markup=False)  # a path is not markup
+        self.save_checkpoint(path, self.last.model, self.last.input_shape, meta)
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def save_checkpoint(self, path: str, model, input_shape, meta: dict) -> None:
+        """Write the checkpoint off the interface thread (a slow disk must not freeze it)."""
+        from engine.checkpoint import save
+
+        try:
+            written = save(current().resolve(path, write=True), model, input_shape, meta)
+        except Exception as exc:  # OSError, SandboxError, a model the writer refuses: say it
+            return self.post_message(Saved(path, error=why(exc)))
+        self.post_message(Saved(path, written))
+
+    def on_saved(self, message: Saved) -> None:
+        self.saving = ""
+        if message.error:
+            return self.problem(f"could not save to {message.typed}: {message.error}")
+        self.notify(f"saved {current().shown(message.written)}", timeout=4, markup=False)
         if current().served:  # the participant's copy goes to their browser
-            self.app.deliver_binary(written, mime_type="application/octet-stream")
+            self.app.deliver_binary(message.written, mime_type="application/octet-stream")
 
     # ---- the run ------------------------------------------------------------------------
     @work(thread=True, group="train", exit_on_error=False)
