@@ -60,23 +60,43 @@ class Guarded:
     def call_next(self, callback, *args, **kwargs) -> None:
         """As Textual's call_next (e.g. a dismissed screen's result), with failures reported."""
         target = partial(callback, *args, **kwargs) if args or kwargs else callback
+        super().call_next(_reporting(self, callback, target))
 
-        async def guarded() -> None:
-            try:
-                result = target()
-                if isawaitable(result):
-                    await result
-            except Exception as error:
-                name = getattr(callback, "__name__", type(callback).__name__).strip("_")
-                report(self, name.replace("_", " "), error)
-
-        super().call_next(guarded)
+    # set_timer runs its callback through call_next above, so it is guarded already.
+    def set_interval(self, interval: float, callback=None, **kwargs):
+        """As Textual's set_interval, with a failing callback reported and the timer going on
+        (Textual would end the app); a failure repeated tick after tick is reported once."""
+        if callback is not None:
+            callback = _reporting(self, callback, callback, repeats=True)
+        return super().set_interval(interval, callback, **kwargs)
 
     def _on_worker_state_changed(self, event) -> None:
         # Workers started with exit_on_error=False fail silently in Textual: say so.
         worker = event.worker
         if event.state == WorkerState.ERROR and not worker.exit_on_error:
             report(self, worker.name or "background work", worker.error)
+
+
+def _reporting(node, callback, target, repeats: bool = False):
+    """An async callable running `target`, reporting (never raising) its failure, named after
+    `callback`. With `repeats`, the same failure again is not reported again until a call works."""
+    name = getattr(callback, "__name__", type(callback).__name__).strip("_").replace("_", " ")
+    last = [""]
+
+    async def guarded() -> None:
+        try:
+            result = target()
+            if isawaitable(result):
+                await result
+        except Exception as error:
+            seen = f"{type(error).__name__}: {error}"
+            if not repeats or seen != last[0]:
+                report(node, name, error)
+            last[0] = seen
+        else:
+            last[0] = ""
+
+    return guarded
 
 
 def action_name(namespace, action: str) -> str:

@@ -3,9 +3,11 @@ in the app, the session carries on; user text is shown literally, never parsed a
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
+from pathlib import Path
 
 import pytest
 from _pilot import settle
@@ -13,6 +15,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Select
 
+import tui
 import tui.screens
 from tui.app import CnnTuiApp
 from tui.safety import Guarded, failure_text
@@ -113,6 +116,55 @@ async def test_failing_workers_and_callbacks_are_reported():
         assert app.failures[2][0] == "after close" and app.is_running
         await pilot.press("n")
         await settle(pilot, lambda: screen.digit == 0)
+
+
+async def test_failing_timer_callbacks_are_reported_and_the_timers_go_on():
+    # An exception in a set_interval callback went to Textual's fatal handler: the app ended.
+    ticks: list[int] = []
+
+    def flaky_tick():
+        ticks.append(len(ticks))
+        if len(ticks) <= 3:
+            raise RuntimeError("deliberate [b]tick failure")
+
+    def late_once():
+        raise ValueError("deliberate timer failure")
+
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_predict(pilot)
+        app.set_interval(0.05, flaky_tick)
+        await settle(pilot, lambda: len(ticks) >= 6)  # it failed 3 times, then went on ticking
+        assert [d for d, _ in app.failures] == ["flaky tick"]  # a repeated failure: once
+        assert "flaky tick failed: RuntimeError: deliberate [b]tick failure" in toasts(app)[-1]
+        screen.set_timer(0.05, late_once)
+        await settle(pilot, lambda: len(app.failures) == 2)
+        assert app.failures[1][0] == "late once" and "ValueError" in app.failures[1][1]
+        await pilot.press("n")  # the app goes on
+        await settle(pilot, lambda: screen.digit == 0)
+        assert app.is_running
+
+
+def _timer_owners():
+    """Every class in tui/ that starts a timer (self.set_interval / self.set_timer)."""
+    root = Path(tui.__file__).parent
+    for file in sorted(root.rglob("*.py")):
+        tree = ast.parse(file.read_text())
+        module = ".".join(file.relative_to(root.parent).with_suffix("").parts)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            calls = [c for c in ast.walk(node) if isinstance(c, ast.Call)
+                     and isinstance(c.func, ast.Attribute)
+                     and c.func.attr in ("set_interval", "set_timer")]  # fmt: skip
+            if calls:
+                yield getattr(importlib.import_module(module), node.name)
+
+
+@pytest.mark.parametrize("cls", list(_timer_owners()), ids=lambda c: c.__name__)
+def test_every_class_with_a_timer_is_guarded(cls):
+    # A timer callback runs outside any action or handler: only Guarded reports its failure.
+    assert issubclass(cls, Guarded), f"{cls.__name__}: add tui.safety.Guarded to its bases"
 
 
 def _screen_classes():

@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from tui.safety import Guarded
+
 SPINNER = "|/-\\"
 
 
@@ -21,7 +23,7 @@ def fit_parts(summary: str, width: int) -> str:
     return " · ".join(parts)
 
 
-class StatusLine(Static):
+class StatusLine(Guarded, Static):
     """Shows compile progress while warming up, then the session summary or the last problem."""
 
     DEFAULT_CSS = """
