@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui.widgets.keyline import KeyLine
 from tui.widgets.labkit import Notices, command_rows
 
 PLACES = [
@@ -17,6 +18,10 @@ PLACES = [
     ("predict", "Predict", "a digit or an image file"),
     ("transfer", "Transfer", "digits 0-4 features reused for 5-9"),
 ]
+
+# The key line, most important first (what does not fit the width is left out; ? lists all).
+KEY_LINE = [("enter", "open"), ("e", "explorer"), ("T", "training"), ("P", "predict"),
+            ("L", "transfer"), ("?", "help"), ("q", "quit")]  # fmt: skip
 
 
 class HomeScreen(Notices, Screen):
@@ -36,7 +41,7 @@ class HomeScreen(Notices, Screen):
     #home-title { height: auto; }
     #home-list { height: 1fr; border: round $primary 60%; }
     #home-list:focus { border: heavy $accent; }
-    #home-keys { height: 1; color: $text-muted; }
+    #home-keys { height: 1; background: $panel; }
     """
 
     def __init__(self, warm_up: bool = True) -> None:
@@ -51,10 +56,10 @@ class HomeScreen(Notices, Screen):
                      "digit; every number comes from the engine.", style="dim")  # fmt: skip
         yield Static(title, id="home-title")
         yield OptionList(id="home-list")
-        yield Static(Text("enter open · e explorer · T training · P predict · L transfer"
-                          " · ? help · q quit"), id="home-keys")  # fmt: skip
+        yield KeyLine(id="home-keys")
 
     def on_mount(self) -> None:
+        self.query_one(KeyLine).show(KEY_LINE)
         self.fill()
         self.query_one(OptionList).focus()
         problem = self.app.progress.take_problem()

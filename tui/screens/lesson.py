@@ -14,6 +14,7 @@ from textual.worker import get_current_worker
 
 from tui.lessons.base import LessonView, fill
 from tui.messages import CompileProgress
+from tui.widgets.keyline import KeyLine
 from tui.widgets.labkit import Notices, command_rows
 
 NARROW = 100  # below this width the text column is narrower (and t folds it away)
@@ -40,8 +41,10 @@ BINDINGS = [
     Binding("a", "answer", "answer the question"),
     # Typing the answer's first character opens the answer field with it (a view's own binding
     # of a key, e.g. lesson 1's kernel editor's 0 and -, comes first: the view has the focus).
-    *[Binding(key, f"answer('{char}')", "answer", show=False)
-      for key, char in [(str(d), str(d)) for d in range(10)] + [("minus", "-")]],
+    *[
+        Binding(key, f"answer('{char}')", "answer", show=False)
+        for key, char in [(str(d), str(d)) for d in range(10)] + [("minus", "-")]
+    ],
     Binding("e", "explore", "open the explorer"),
     Binding("t", "fold_text", "fold the text away / back"),
     Binding("question_mark", "help", "help", key_display="?"),
@@ -52,28 +55,6 @@ BINDINGS = [
 KEY_LINE = [("PgDn/PgUp", "page"), ("n/p", "lesson"), ("a", "answer"), ("?", "help"),
             ("q", "quit"), ("e", "explorer"), ("t", "fold text"), ("esc", "home")]  # fmt: skip
 _WARMED = {"done": False}  # the background compile runs once per process
-
-
-class KeyLine(Static):
-    """The footer: the view's keys first, then the lesson's, cut to the width."""
-
-    def show(self, keys: list[tuple[str, str]]) -> None:
-        """Set the (key, what) pairs to show."""
-        self.keys = keys
-        self.refresh()
-
-    keys: list[tuple[str, str]] = []
-
-    def render(self) -> Text:
-        width = max(20, self.size.width)
-        out = Text(no_wrap=True, overflow="crop")
-        for key, what in self.keys:
-            piece = len(key) + len(what) + 3
-            if out.cell_len + piece > width:
-                continue  # skip, but keep trying shorter ones (? help, q quit)
-            out.append(f" {key}", "bold reverse")
-            out.append(f" {what} ")
-        return out
 
 
 class LessonScreen(Notices, Screen):
