@@ -215,7 +215,7 @@ class LessonScreen(Notices, Screen):
         prompt = Text("? ", style="bold")
         prompt.append(q.prompt_text(view.state()))
         if status == "open":
-            prompt.append("  (type the answer, or a)", style="dim")
+            prompt.append("  (type your answer)", style="dim")
         elif status in ("right", "wrong"):
             prompt = Text(self.verdict.get(self.page, ""))
         line.update(prompt)
