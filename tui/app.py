@@ -153,7 +153,7 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
 
     def publish_presence(self) -> None:
         """Presenter: write where this session is, when it moved."""
-        state = presence.state_of(self.screen)
+        state = presence.published(self)
         if state != self._published:
             self.channel.publish(state)
             self._published = state
@@ -162,7 +162,7 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
         """Participant: mirror the presenter's latest state while following."""
         self._pending = self.channel.poll() or self._pending
         if self.following and self._pending is not None:
-            if presence.follow(self.screen, self._pending):
+            if presence.follow_app(self, self._pending):
                 self._pending = None
 
     def action_follow(self, on: bool) -> None:

@@ -31,6 +31,8 @@ def article_layer():
 class ArticleView(LessonView):
     """The 5x5 input, the kernel and the 3x3 output; arrows slide the window."""
 
+    FOLLOWED = ("pos",)  # a follower mirrors these (tui/presence.py)
+
     SECRET = frozenset({"total", "rows_total", "row_sum"})
 
     BINDINGS = [
@@ -160,6 +162,8 @@ def named_kernels() -> np.ndarray:
 
 class DigitView(EngineWork, LessonView):
     """A real MNIST digit through five 3x3 kernels (one Conv2d, 5 output channels)."""
+
+    FOLLOWED = ("which", "index", "cell", "kernels")  # a follower mirrors these (tui/presence.py)
 
     BINDINGS = [
         Binding("k", "kernel(1)", "kernel"),

@@ -26,6 +26,8 @@ def edge_kernel(k: int) -> np.ndarray:
 class PadStrideView(EngineWork, LessonView):
     """The padded 5x5 input, where the window goes, and the output, for any k, s, p."""
 
+    FOLLOWED = ("settings", "chosen", "window")  # a follower mirrors these (tui/presence.py)
+
     SECRET = frozenset({"formula", "h_out", "never_cols", "never_count"})
 
     BINDINGS = [

@@ -37,6 +37,8 @@ def digits():
 class ChannelsView(EngineWork, LessonView):
     """conv1's eight filters and maps on a digit; conv2's sum over its eight input channels."""
 
+    FOLLOWED = ("index", "channel", "pos")  # a follower mirrors these (tui/presence.py)
+
     SECRET = frozenset({"params1", "terms"})
 
     BINDINGS = [

@@ -31,6 +31,8 @@ def busiest_patch(fmap: np.ndarray) -> tuple[int, int]:
 class PoolView(EngineWork, LessonView):
     """A 4x4 patch of a real ReLU feature map through MaxPool2d(2) and AvgPool2d(2)."""
 
+    FOLLOWED = ("index", "channel", "pos", "kind")  # a follower mirrors these (tui/presence.py)
+
     SECRET = frozenset({"share", "corner", "max"})
 
     BINDINGS = [

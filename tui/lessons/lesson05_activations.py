@@ -36,6 +36,8 @@ def curve(name: str, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class ActivationView(EngineWork, LessonView):
     """The plot of f and f' with the current x marked, and the numbers at x."""
 
+    FOLLOWED = ("function", "at", "channel", "index")  # a follower mirrors these (tui/presence.py)
+
     SECRET = frozenset({"sig_max", "five"})
 
     DEFAULT_CSS = """

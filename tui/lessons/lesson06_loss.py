@@ -16,6 +16,8 @@ from tui.render.numbers import format_number as fmt
 class CrossEntropyView(EngineWork, LessonView):
     """The trained net's ten logits for a digit, their softmax, the loss and its gradient."""
 
+    FOLLOWED = ("index", "target")  # a follower mirrors these (tui/presence.py)
+
     SECRET = frozenset({"loss", "g_t"})
 
     BINDINGS = [
@@ -116,6 +118,8 @@ class CrossEntropyView(EngineWork, LessonView):
 
 class MseView(EngineWork, LessonView):
     """The article's 3x3 output against a target: MSE and its gradient 2(ŷ − y)/n."""
+
+    FOLLOWED = ("target", "pos")  # a follower mirrors these (tui/presence.py)
 
     SECRET = frozenset({"g"})
 

@@ -145,6 +145,21 @@ class HomeScreen(Notices, Screen):
         """Quit the app."""
         self.app.exit()
 
+    def presence_state(self) -> dict:
+        """What a presenter publishes: the highlighted lesson or place."""
+        listing = self.query(OptionList)
+        return {"highlighted": listing.first().highlighted} if listing else {}
+
+    def follow_presenter(self, state: dict) -> bool:
+        """Highlight what the presenter highlights (False until the list is there)."""
+        if not self.query(OptionList):
+            return False
+        listing = self.query_one(OptionList)
+        at = state.get("highlighted")
+        if isinstance(at, int) and 0 <= at < listing.option_count:
+            listing.highlighted = at
+        return True
+
     def command_rows(self) -> list[tuple[str, str, str, str]]:
         """Palette rows: the keys and every lesson by name."""
         from tui.lessons import ENTRIES
