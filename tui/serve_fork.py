@@ -27,11 +27,16 @@ def preload() -> None:
 
     import engine.train  # noqa: F401
     import tui.app
+    import tui.screens.home
+    import tui.screens.lesson
     import tui.screens.predict
     import tui.screens.training
     import tui.screens.transfer  # noqa: F401
     from engine.data import mnist_split
+    from tui import lessons
 
+    for e in lessons.ENTRIES:  # the home screen reads every lesson's questions at once
+        lessons.load(e.number)
     mnist_split()  # the digits as float32, read-only: shared pages in every session
 
 
@@ -48,7 +53,7 @@ def run_session(env: dict, fds: list[int]) -> None:
     os.chdir(env.get("CNN_TUI_SESSION_DIR", "/"))
     from tui.app import CnnTuiApp
 
-    CnnTuiApp(start="explore").run()  # the room follows the explorer (home: cnn-tui)
+    CnnTuiApp().run()  # the home screen: the lessons, then the explorer and the labs
 
 
 def serve_forks(path: str) -> None:

@@ -52,7 +52,7 @@ def serve_and_present(server) -> int:
     try:
         from tui.app import CnnTuiApp
 
-        app = CnnTuiApp(start="explore")
+        app = CnnTuiApp()  # the home screen, as every participant's session
         app.sub_title = "presenting · participants open " + server.urls[0]
         app.run()
     finally:

@@ -17,6 +17,7 @@ from tools.serve_client import ServeClient
 from tui.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
+HOME = "Twelve short lessons"  # the home screen, every session's first screen
 READY = "press f"  # the explorer's tensor pane once its session is built
 SESSION_S = 90  # bound on a session's start on a loaded 2-core machine
 
@@ -89,15 +90,16 @@ def test_the_start_page_names_the_app_not_the_command(server):
 async def test_a_session_arrives_over_the_websocket_and_a_key_changes_it(server):
     client = await ServeClient(server["url"], 80, 24).connect()
     try:
-        await client.wait_for("Layers", SESSION_S)
+        await client.wait_for(HOME, SESSION_S)  # the home screen: the lessons first
+        await client.wait_for("Convolution", SESSION_S)
+        assert "Layers" not in client.text  # not the explorer
         (private,) = sessions(server)
         assert private.stat().st_mode & 0o777 == 0o700
         assert (private / "digit_7.png").is_file()  # samples to open in predict
-        await client.wait_for(READY, SESSION_S)
         await client.resize(100, 30)
         mark = client.mark()
-        await client.send_keys("?")
-        await client.wait_for("delete layer", 30, after=mark)  # the help screen
+        await client.send_keys("\r")  # enter: the highlighted first lesson
+        await client.wait_for("Lesson 1 of 12", 30, after=mark)
     finally:
         await client.close()
     assert await asyncio.to_thread(wait_until, lambda: not sessions(server))
@@ -111,7 +113,29 @@ async def test_a_following_session_moves_with_the_presenter_and_never_drives_it(
     channel = server["home"] / "presenter.json"
     try:
         for c in (presenter, participant):
-            await c.wait_for(READY, SESSION_S)
+            await c.wait_for(HOME, SESSION_S)
+        # Home -> lesson 2 -> its second page -> lesson 3: the participant moves along.
+        mark = participant.mark()
+        await presenter.send_keys("\x1b[B\r")  # down, enter
+        await participant.wait_for("Lesson 2 of 12", 30, after=mark)
+        await participant.wait_for("page 1/", 30, after=mark)
+        pages = 0
+        while "page 2/" not in participant.text[mark:] and pages < 10:
+            await presenter.send_keys("\x1b[6~")  # PgDn: the text scrolls, then the page turns
+            await asyncio.sleep(0.5)
+            pages += 1
+        await participant.wait_for("page 2/", 30, after=mark)
+        mark = participant.mark()
+        await presenter.send_keys("n")
+        await participant.wait_for("Lesson 3 of 12", 30, after=mark)
+        # Back home and into the explorer: the participant is there too, then follows its steps.
+        mark = participant.mark()
+        await presenter.send_keys("\x1b")  # escape (alone: ESC then e would read as alt+e)
+        await participant.wait_for(HOME, 30, after=mark)
+        await asyncio.sleep(0.5)
+        await presenter.send_keys("e")
+        await participant.wait_for(READY, SESSION_S, after=mark)
+        await presenter.wait_for(READY, SESSION_S)
         mark = participant.mark()
         await presenter.send_keys("1")  # the article's 5x5 example
         await participant.wait_for("10 params", 30, after=mark)
@@ -145,7 +169,7 @@ async def test_a_full_room_is_told_so(server):
     clients = [await ServeClient(server["url"]).connect() for _ in range(3)]
     try:
         for c in clients:
-            await c.wait_for("Layers", SESSION_S)
+            await c.wait_for(HOME, SESSION_S)
         late = await ServeClient(server["url"]).connect()
         await late.wait_for("the room is full (3 of 3 sessions)", 10)
         await late.close()
