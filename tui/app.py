@@ -18,6 +18,7 @@ from textual.worker import WorkerFailed
 
 from tui import presence
 from tui.messages import LabModel
+from tui.palette import Palette
 from tui.safety import Guarded, action_name, failure_text
 from tui.screens.explorer import ExplorerScreen
 from tui.workshop import WORKSHOP_BINDINGS, WorkshopActions, palette_rows
@@ -198,6 +199,11 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
             self.log.warning(f"ignored a pop_screen from {caller!r}: nothing of it to pop")
             return AwaitComplete(_nothing()).call_next(self)
         return super().pop_screen()
+
+    def action_command_palette(self) -> None:
+        """Open the command palette (tui.palette: no search outlives its dismissal)."""
+        if self.use_command_palette and not Palette.is_open(self):
+            self.push_screen(Palette(id="--command-palette"))
 
     # ---- bad input never ends the app ------------------------------------------------------
     def report_failure(self, doing: str, error: BaseException) -> None:
