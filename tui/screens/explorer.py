@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
 
-from tui.messages import CompileProgress, GradcheckDone, SessionFailed, SessionReady
-from tui.screens.explorer_actions import ExplorerActions
+from tui.messages import (
+    CompileProgress,
+    GradcheckDone,
+    RunFinished,
+    RunProgress,
+    SessionFailed,
+    SessionReady,
+)
+from tui.safety import Guarded
+from tui.screens.explorer_keys import BINDINGS, PANE_KEYS
+from tui.screens.help import HelpScreen
+from tui.screens.layer_editor import LayerEditor
+from tui.screens.presets import PresetsScreen
+from tui.widgets.background import GradCheck, SessionLoader, TrainingRun
 from tui.widgets.curves import CurvesPane
+from tui.widgets.labkit import command_rows
 from tui.widgets.layers import LayersPane
 from tui.widgets.mathpane import MathPane
 from tui.widgets.optimizer import OptimizerPane
@@ -25,54 +35,6 @@ WIDE_SIZE = (120, 32)  # below this, the panes come in two pages that tab flips
 PANE_ORDER = ("layers", "tensor", "optimizer", "curves")
 DEFAULT_PRESET = "lenet"
 
-B = Binding
-BINDINGS = [
-    B("f", "forward", "forward"),
-    B("b", "backward", "backward"),
-    B("u", "update", "update"),
-    B("i", "iteration", "iter"),  # short: the 80-column footer has room for "q quit" too
-    B("z", "undo", "undo"),
-    B("r", "reset", "reset"),
-    B("t", "run", "run"),
-    B("x", "stop", "stop"),
-    B("p", "presets", "presets", show=False),
-    B("1", "preset('article')", "article 5x5 example", show=False),
-    B("2", "preset('lenet')", "LeNet-style MNIST net", show=False),
-    B("3", "preset('resnet')", "small residual net", show=False),
-    B("a", "add_layer", "add layer", show=False),
-    B("d", "delete_layer", "delete layer", show=False),
-    B("e", "edit_layer", "edit layer", show=False),
-    B("shift+up", "move_layer(-1)", "move layer up", show=False),
-    B("shift+down", "move_layer(1)", "move layer down", show=False),
-    B("tab", "next_pane", "next pane", show=False),
-    B("shift+tab", "next_pane(-1)", "previous pane", show=False),
-    B("v", "cycle_view", "tensor view", show=False),
-    B("less_than_sign", "sample(-1)", "previous sample / filter", key_display="<", show=False),
-    B("greater_than_sign", "sample(1)", "next sample / filter", key_display=">", show=False),
-    B("left_square_bracket", "channel(-1)", "previous channel", key_display="[", show=False),
-    B("right_square_bracket", "channel(1)", "next channel", key_display="]", show=False),
-    B("m", "display_mode", "numbers / heatmap", show=False),
-    B("o", "cycle_optimizer", "switch optimizer (SGD, momentum, Adam)", show=False),
-    B("plus,equals_sign", "lr(1)", "raise learning rate", key_display="+", show=False),
-    B("minus", "lr(-1)", "lower learning rate", key_display="-", show=False),
-    B("w", "weight_decay", "L2 weight decay (cycle λ)", show=False),
-    B("D", "dropout", "dropout before the head (cycle p)", show=False),
-    B("g", "gradcheck", "verify gradients", show=False),
-    B("G", "gradient_flow", "gradient flow per layer", show=False),
-    B("T", "training", "training screen", show=False),
-    B("P", "predict", "predict a digit", show=False),
-    B("L", "transfer_lesson", "transfer lesson", show=False),
-    B("question_mark", "help", "help", key_display="?"),
-    B("escape", "back", "back to the lesson or home", show=False),
-    B("q", "quit", "quit"),
-]
-PANE_KEYS = [
-    ("↑ ↓", "layers pane: select a layer"),
-    ("arrows", "tensor pane: move the element cursor (math follows)"),
-    ("← → ↑ ↓", "optimizer pane: pick the parameter and its element"),
-    ("ctrl+p", "command palette: every action by name"),
-]
-
 
 class Tensor(TensorPane):
     """The render helper's TensorPane with its keys left out of the (crowded) footer."""
@@ -80,11 +42,15 @@ class Tensor(TensorPane):
     BINDINGS = [Binding(b.key, b.action, b.description, show=False) for b in TensorPane.BINDINGS]
 
 
-class ExplorerScreen(ExplorerActions, Screen):
-    """The main screen; the first engine work runs in a worker after the first frame."""
+class ExplorerScreen(Guarded, Screen):
+    """The main screen: composes the panes, routes keys to their owners, shows the session.
+
+    The panes own their cursors and keys; the background widgets own the warm-up, the run
+    and the gradient check and report with messages; the session (under its lock) owns the
+    numbers and the selection, which changes only through `select` and the run's worker.
+    """
 
     BINDINGS = BINDINGS
-    run_state: reactive[str] = reactive("idle")  # idle | running | paused
 
     def __init__(self, preset: str | None = None, seed: int = 0, warm_up: bool = True) -> None:
         super().__init__()
@@ -92,7 +58,6 @@ class ExplorerScreen(ExplorerActions, Screen):
         self.session = None
         self.loading_text = "starting …"
         self._opt_layer = None  # the layer whose parameters the optimizer pane last showed
-        self._init_run_control()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -108,6 +73,9 @@ class ExplorerScreen(ExplorerActions, Screen):
         yield StatusLine(id="status")
         # The palette hint would push keys off an 80-column footer; ? and the help list ctrl+p.
         yield Footer(show_command_palette=False)
+        yield SessionLoader()
+        yield TrainingRun()
+        yield GradCheck()
 
     def on_mount(self) -> None:
         self.query_one("#tensor").border_title = "Tensor"
@@ -122,7 +90,7 @@ class ExplorerScreen(ExplorerActions, Screen):
 
     def start_session(self) -> None:
         """Build the first session (and compile kernels) in a thread."""
-        self.warm_up(self.preset, self.seed, self.do_warm_up)
+        self.query_one(SessionLoader).load(self.preset, self.seed, self.do_warm_up)
 
     # ---- layout ---------------------------------------------------------------------------
     def on_resize(self, event) -> None:
@@ -165,45 +133,7 @@ class ExplorerScreen(ExplorerActions, Screen):
         """The zoom's arrows move the tensor pane's cursor (the math follows, as here)."""
         self.query_one(TensorPane).action_move(di, dj)
 
-    # ---- warm-up worker -------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="warmup", exit_on_error=False)
-    def warm_up(self, preset: str, seed: int, compile_all: bool) -> None:
-        """Compile kernels (progress on the status line), then build the session."""
-        worker = get_current_worker()
-        try:
-            from engine.warmup import warmup
-
-            extra = 2  # building the session, then one pass through its model
-            total = 0
-
-            def progress(done: int, total_: int, name: str) -> None:
-                nonlocal total
-                if worker.is_cancelled:  # quitting mid-compile: stop after this kernel
-                    raise RuntimeError("warm-up cancelled")
-                total = total_ + extra
-                self.post_message(CompileProgress(done, total, name))
-
-            if compile_all:
-                warmup(progress)
-            else:
-                total = extra
-            self.post_message(CompileProgress(total - 2, total, f"loading {preset}"))
-            from tui.session import Session
-
-            note = ""
-            try:
-                session = Session(preset, seed)
-            except ValueError as exc:  # no MNIST files: the article example needs none
-                session, note = Session("article", seed), f"opened the article example: {exc}"
-            self.post_message(CompileProgress(total - 1, total, "first pass through the model"))
-            session.warm()
-            self.post_message(SessionReady(session, note))
-        except Exception as exc:
-            self.post_message(SessionFailed(f"{type(exc).__name__}: {exc}"))
-
-    def on_unmount(self) -> None:
-        self.stop_run()  # a run thread must not outlive the app (the process waits for it)
-
+    # ---- the session: built by SessionLoader, shown by the panes --------------------------
     def on_compile_progress(self, message: CompileProgress) -> None:
         self.loading_text = f"compiling kernels {message.done}/{message.total}"
         self.query_one(StatusLine).show_progress(message.done, message.total, message.name)
@@ -221,5 +151,336 @@ class ExplorerScreen(ExplorerActions, Screen):
         self.loading_text = f"could not start: {message.error}"
         self.problem(self.loading_text)
 
+    def refresh_panes(self, curves: bool = True) -> None:
+        """Push the session's state into every pane (cheap: panes cache their renders)."""
+        from tui import showing
+
+        s = self.session
+        if s is None:
+            return
+        run_state = self.run_state
+        with s.lock:
+            rows, marker, total = showing.layer_rows(s)
+            shown = showing.tensor(s)
+            explained = showing.explanation(s)
+            history = list(s.history)
+            summary = showing.summary(s, run_state == "running")
+            names = s.param_names()
+            # Jump to the layer's first parameter only when the layer changes, not on every step.
+            moved = self._opt_layer != s.sel.layer
+            first = s.first_param_of(s.sel.layer) if moved else None
+        self.query_one(LayersPane).show(rows, marker, s.sel.layer, total)
+        tensor = self.query_one(TensorPane)
+        if shown.array is None:
+            tensor.clear(shown.message)
+        else:
+            tensor.show(shown.array, title=shown.title, cursor=shown.cursor,
+                        highlight=shown.highlight)  # fmt: skip
+        math = self.query_one(MathPane)
+        if isinstance(explained, str):
+            math.clear(explained)
+        else:
+            math.show(explained)
+        self._opt_layer = s.sel.layer
+        version = (id(s.stepper), s.stepper.iteration, s.stepper.position, s.stepper.done)
+        self.query_one(OptimizerPane).show(s.optimizer, names, first, version, s.dropout_note())
+        if curves:
+            self.query_one(CurvesPane).show(history, self.query_one(TrainingRun).note())
+        keys = {"running": "t pauses, x stops", "paused": "t resumes, x stops"}
+        state = f"[{run_state}: {keys[run_state]}] " if run_state != "idle" else ""
+        self.query_one(StatusLine).summary = state + summary
+
+    def problem(self, text: str, severity: str = "error") -> None:
+        """Name the problem on the status line and in a notification; nothing else changes."""
+        self.query_one(StatusLine).tell(text, severity)
+
+    def ready(self) -> bool:
+        """True once the session is built; until then say what it is waiting for."""
+        if self.session is None:
+            self.problem(f"not ready yet: {self.loading_text}", "warning")
+        return self.session is not None
+
+    def act(self, fn, *args, mode: str = "step") -> bool:
+        """Run a session method; a refusal or engine error is shown, the app keeps going.
+
+        mode "step" waits for a run to pause, "edit" stops it first, "live" runs beside it.
+        """
+        from tui.session import DivergenceError, SessionError
+
+        if not self.ready():
+            return False
+        if self.run_state == "running" and mode == "step":
+            self.problem("a training run is going on: t pauses it, x stops it", "warning")
+            return False
+        if mode == "edit" and self.run_state != "idle":
+            self.stop_run()
+        try:
+            with self.session.lock:
+                text = fn(*args)
+        except (SessionError, DivergenceError, ValueError) as exc:
+            kind = "diverged: " if isinstance(exc, DivergenceError) else ""
+            self.problem(kind + str(exc))
+            self.refresh_panes()
+            return False
+        self.query_one(StatusLine).report("")
+        if text and "warning: " in text:  # e.g. an edit that leaves a head without its classes
+            self.notify(text, severity="warning", timeout=10, markup=False)
+        elif text and (mode != "step" or text.startswith("undid the edit")):
+            self.notify(text, timeout=3, markup=False)  # a step shows in the panes, an edit not
+        self.refresh_panes()
+        return True
+
+    # ---- stepping -------------------------------------------------------------------------
+    def action_forward(self) -> None:
+        """Step forward one operation."""
+        self.act(lambda: self.session.forward())
+
+    def action_backward(self) -> None:
+        """Step backward one operation (after the forward pass and the loss)."""
+        self.act(lambda: self.session.backward())
+
+    def action_update(self) -> None:
+        """Apply the optimizer update."""
+        self.act(lambda: self.session.update())
+
+    def action_iteration(self) -> None:
+        """Run the rest of the iteration (or a whole new one)."""
+        self.act(lambda: self.session.iteration())
+
+    def action_undo(self) -> None:
+        """Undo the last operation."""
+        self.act(lambda: self.session.undo())
+
+    def action_reset(self) -> None:
+        """Back to the initial weights."""
+        self.act(lambda: self.session.reset(), mode="edit")
+
+    # ---- selection: the panes post what the user picked; the session's lock guards it -----
+    def select(self, change) -> None:
+        """Change the selection under the session's lock, then show it.
+
+        The one way the interface changes what is selected: a run worker moves the selection
+        too (following the pass), under the same lock.
+        """
+        if not self.ready():
+            return
+        with self.session.lock:
+            change(self.session.sel)
+        self.refresh_panes(curves=False)
+
+    def on_layers_pane_selected(self, message: LayersPane.Selected) -> None:
+        if self.session is not None:
+            self.select(lambda sel: sel.set_layer(message.index))
+
+    def on_tensor_pane_cursor_moved(self, message: TensorPane.CursorMoved) -> None:
+        if self.session is not None:
+            self.select(lambda sel: sel.move_cursor(message.index, message.channel))
+
+    def on_tensor_pane_channel_changed(self, message: TensorPane.ChannelChanged) -> None:
+        if self.session is not None:
+            self.select(lambda sel: sel.set_channel(message.channel))
+
+    def action_cycle_view(self) -> None:
+        """Cycle the tensor: input, output, ∂L/∂y, ∂L/∂x, weight, weight gradient."""
+        self.select(lambda sel: sel.cycle_view())
+
+    def action_sample(self, delta: int) -> None:
+        """Previous/next sample of the batch (filter in the weight views)."""
+        self.select(lambda sel: sel.step_sample(delta))
+
+    def action_channel(self, delta: int) -> None:
+        """Previous/next channel of the tensor."""
+        tensor = self.query_one(TensorPane)
+        tensor.set_channel(tensor.channel + delta)
+
+    def action_display_mode(self) -> None:
+        """Numbers, heatmap or automatic."""
+        self.query_one(TensorPane).action_cycle_mode()
+
+    # ---- model editing --------------------------------------------------------------------
+    def action_preset(self, name: str) -> None:
+        """Load a preset (1 article, 2 LeNet, 3 ResNet)."""
+        if not self.ready():
+            return
+        edits = len(self.session.edits)  # the p picker says what loading replaces; so do these
+        if self.act(lambda: self.session.load_preset(name) or f"loaded {name}", mode="edit"):
+            if edits:
+                self.notify(f"loaded the {name} preset: it replaced your edited network "
+                            f"({edits} layer edit(s)) and its training", severity="warning",
+                            timeout=8)  # fmt: skip
+
+    def action_presets(self) -> None:
+        """Pick a preset from a list."""
+        from tui.session import preset_list
+
+        current = self.session.name if self.session else ""
+        self.app.push_screen(PresetsScreen(preset_list(), current),
+                             lambda name: name and self.action_preset(name))  # fmt: skip
+
+    def _editor(self, index: int, insert: bool) -> None:
+        """The layer editor for layer `index` (a new one inserted there when `insert`)."""
+        if not self.ready():
+            return
+        s = self.session
+        spec = None if insert else s.layers[index].spec()
+        title = f"{'Add' if insert else 'Edit'} layer {index}"
+
+        def done(new: dict | None) -> None:
+            if new:
+                self.act(s.insert_layer if insert else s.replace_layer, index, new, mode="edit")
+
+        check = lambda candidate: s.preview(index, candidate, insert)  # noqa: E731
+        self.app.push_screen(LayerEditor(title, spec, s.sel.shapes()[index], check), done)
+
+    def action_edit_layer(self) -> None:
+        """Edit the selected layer's settings."""
+        if self.ready():
+            self._editor(self.session.sel.layer, insert=False)
+
+    def action_add_layer(self) -> None:
+        """Insert a layer after the selected one."""
+        if self.ready():
+            self._editor(self.session.sel.layer + 1, insert=True)
+
+    def action_delete_layer(self) -> None:
+        """Remove the selected layer (refused if the rest would not fit together)."""
+        self.act(lambda: self.session.delete_layer(self.session.sel.layer), mode="edit")
+
+    def action_move_layer(self, delta: int) -> None:
+        """Move the selected layer up or down."""
+        self.act(lambda: self.session.move_layer(self.session.sel.layer, delta), mode="edit")
+
+    def action_cycle_optimizer(self) -> None:
+        """SGD -> SGD with momentum -> Adam."""
+        self.act(lambda: self.session.cycle_optimizer(), mode="live")
+
+    def action_weight_decay(self) -> None:
+        """L2 weight decay: 0 -> 1e-4 -> 1e-3 -> 1e-2 -> 0.1 -> 0; shown in the update's terms."""
+        self.act(lambda: self.session.cycle_weight_decay(), mode="live")
+
+    def action_dropout(self) -> None:
+        """Dropout before the classifier head: off -> p 0.25 -> p 0.5 -> off."""
+        self.act(lambda: self.session.cycle_dropout(), mode="edit")
+
+    def action_lr(self, steps: int) -> None:
+        """Learning rate up or down the 1-2-5 ladder."""
+        self.act(lambda: self.session.scale_lr(steps), mode="live")
+
+    # ---- training run (TrainingRun owns it) -----------------------------------------------
+    @property
+    def run_state(self) -> str:
+        """ "idle", "running" or "paused"."""
+        return self.query_one(TrainingRun).state
+
+    def action_run(self) -> None:
+        """Start, pause or resume training in the background."""
+        if self.ready():
+            self.query_one(TrainingRun).toggle(self.session)
+            self.refresh_panes()
+
+    def action_stop(self) -> None:
+        """Stop the training run (the weights keep what it learned)."""
+        if self.run_state == "idle":
+            return self.problem("no training run to stop: t starts one", "warning")
+        self.stop_run()
+
+    def stop_run(self) -> None:
+        """Tell the current run to end after its iteration; the interface is idle at once."""
+        self.query_one(TrainingRun).stop()
+
+    def on_run_progress(self, message: RunProgress) -> None:
+        self.refresh_panes()
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        if message.error:
+            self.problem(message.error + " (- and + change the learning rate, r resets)")
+        else:
+            self.notify(f"run stopped after {message.iterations} iterations", timeout=3)
+        self.refresh_panes()
+
+    # ---- verifying (GradCheck owns the worker) and looking closer -------------------------
+    def action_gradcheck(self) -> None:
+        """engine.gradcheck on the selected layer: backward vs central differences."""
+        from tui import showing
+
+        if not self.ready():
+            return
+        with self.session.lock:
+            label, layer, x = showing.gradcheck_job(self.session)
+        self.query_one(StatusLine).report("")
+        self.notify(f"verifying gradients of {label} …", timeout=2, markup=False)
+        self.query_one(GradCheck).check(label, layer, x)
+
     def on_gradcheck_done(self, message: GradcheckDone) -> None:
-        self.show_gradcheck(message)
+        text, ok = self.query_one(GradCheck).verdict(message)
+        if ok:
+            self.query_one(StatusLine).report("")
+            self.notify(text, timeout=8, markup=False)
+        else:
+            self.problem(text)
+
+    @property
+    def last_gradcheck(self) -> tuple[str, dict] | None:
+        """(layer label, max relative error per tensor) of the last finished check."""
+        return self.query_one(GradCheck).last
+
+    def action_gradient_flow(self) -> None:
+        """Per layer, the norms of dL/dx and dL/dW after the backward pass; flags the extremes."""
+        from tui.screens.gradflow import GradFlowScreen, flow_snapshot
+
+        if not self.ready():
+            return
+        try:
+            with self.session.lock:
+                flow, note = flow_snapshot(self.session.stepper)
+        except Exception as exc:  # e.g. a diverged batch: say so, keep the explorer
+            return self.problem(f"gradient flow: {type(exc).__name__}: {exc}")
+        self.app.push_screen(GradFlowScreen(flow, note))
+
+    # ---- lab screens (kept installed, so a run goes on while the explorer is shown) --------
+    def _lab(self, name: str, make) -> None:
+        if not self.app.is_screen_installed(name):
+            self.app.install_screen(make(), name)
+        self.app.push_screen(name)
+
+    def action_training(self) -> None:
+        """Train a network with live curves, a confusion matrix and the mistakes."""
+        from tui.screens.training import TrainingScreen
+
+        self._lab("lab-training", TrainingScreen)
+
+    def action_predict(self) -> None:
+        """Predict an image or a held-out digit, with feature maps and probabilities."""
+        from tui.screens.predict import PredictScreen
+
+        self._lab("lab-predict", PredictScreen)
+
+    def action_transfer_lesson(self) -> None:
+        """Transfer learning: a fine-tuned head vs training from scratch."""
+        from tui.screens.transfer import TransferScreen
+
+        self._lab("lab-transfer", TransferScreen)
+
+    # ---- help and quit --------------------------------------------------------------------
+    def command_rows(self) -> list[tuple[str, str, str, str]]:
+        """(key, name, action, what it does) per binding, for the help screen and the palette."""
+        return command_rows(self)
+
+    def action_help(self) -> None:
+        """Show every key and what it does."""
+        from tui.workshop import WORKSHOP_KEYS
+
+        rows = [(key, name if doc == name else f"{name}: {doc}")
+                for key, name, _, doc in self.command_rows()]  # fmt: skip
+        self.app.push_screen(HelpScreen(rows + PANE_KEYS + WORKSHOP_KEYS))
+
+    def action_back(self) -> None:
+        """Back to the lesson or home screen it was opened from (stops any run)."""
+        if len(self.app.screen_stack) > 1:
+            self.stop_run()
+            self.app.pop_screen()
+
+    def action_quit(self) -> None:
+        """Stop any run and quit."""
+        self.stop_run()
+        self.app.exit()

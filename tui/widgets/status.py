@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -9,6 +11,7 @@ from textual.widgets import Static
 from tui.safety import Guarded
 
 SPINNER = "|/-\\"
+NOTICE_S = 6.0  # how long a problem's notification stays
 
 
 def fit_parts(summary: str, width: int) -> str:
@@ -36,6 +39,7 @@ class StatusLine(Guarded, Static):
     progress: reactive[tuple[int, int, str] | None] = reactive(None)
     tick: reactive[int] = reactive(0)
     _spinner = None  # the spinner's timer while compiling
+    _last_notice: tuple[str, float] = ("", -NOTICE_S)  # (text, when): a repeated key's notice
 
     def show_progress(self, done: int, total: int, name: str) -> None:
         """Compile progress, e.g. "compiling kernels 3/12 · conv 3x3 …"."""
@@ -57,6 +61,18 @@ class StatusLine(Guarded, Static):
     def report(self, problem: str) -> None:
         """Keep the last problem visible until the next successful action clears it."""
         self.problem = problem
+
+    def tell(self, problem: str, severity: str = "error") -> None:
+        """Report the problem here and in a notification, unless that one is still on screen.
+
+        Shown literally: user and file text (a path, a layer spec) is never markup.
+        """
+        self.report(problem)
+        now = time.monotonic()
+        if self._last_notice[0] == problem and now - self._last_notice[1] < NOTICE_S:
+            return
+        self._last_notice = (problem, now)
+        self.notify(problem, severity=severity, timeout=NOTICE_S, markup=False)
 
     def watch_problem(self, problem: str) -> None:
         self.set_class(bool(problem), "-error")
