@@ -133,3 +133,12 @@ class Predicted(Message):
     maps: list = field(default_factory=list)  # [(layer name, (C, H, W))]
     logits: Any = None  # (K,) float64
     error: str = ""
+
+
+@dataclass
+class Exported(Message):
+    """The export worker finished: the files it wrote, and why it stopped early ("" if not)."""
+
+    paths: list = field(default_factory=list)  # pathlib.Path of each file written, in order
+    directory: str = ""
+    error: str = ""

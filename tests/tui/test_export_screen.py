@@ -37,6 +37,8 @@ async def pick(pilot, label_part: str) -> None:
             options.highlighted = k
             await pilot.press("enter")
             await pilot.pause()
+            dialog = pilot.app.screen
+            await settle(pilot, lambda d=dialog: not d.writing)  # a worker writes the files
             return
     raise AssertionError(f"no option {label_part!r}")
 
@@ -169,3 +171,24 @@ async def test_served_exports_go_to_the_session_and_the_browser_and_nowhere_else
         assert len(delivered) == 2 and delivered[-1][0].parent == root
         png = Image.open(io.BytesIO(delivered[-1][0].read_bytes()))
         assert png.size[0] % 3 == 0
+
+
+async def test_files_are_made_and_written_off_the_interface_thread(tmp_path, monkeypatch):
+    import threading
+
+    monkeypatch.chdir(tmp_path)
+    made_in = []
+
+    def make() -> bytes:  # a slow maker (a big PNG) must not hold up the screen
+        made_in.append(threading.current_thread())
+        return b"\x93NUMPY"
+
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(ExportScreen([("raw bytes", "t.bin", make)], str(tmp_path)))
+        await settle(pilot, lambda: isinstance(app.screen, ExportScreen))
+        await pilot.pause()
+        await pick(pilot, "raw bytes")
+        assert (tmp_path / "t.bin").read_bytes() == b"\x93NUMPY"
+        assert made_in and made_in[0] is not threading.main_thread()
+        assert "t.bin" in result(app)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.markup import escape
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,7 +15,8 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui import export, sandbox
-from tui.safety import Guarded
+from tui.messages import Exported
+from tui.safety import Guarded, why
 
 Choice = tuple[str, str, Callable[[], bytes]]  # (label, file name, bytes maker)
 
@@ -35,8 +37,8 @@ def default_directory() -> str:
     return "." if sandbox.served() else str(Path.cwd())
 
 
-def save(app, directory: str, filename: str, data: bytes) -> Path:
-    """Write one new file into directory (through the sandbox); served, send it to the browser.
+def save(directory: str, filename: str, data: bytes) -> Path:
+    """Write one new file into directory (through the sandbox); safe to call from a worker.
 
     Raises ValueError (SandboxError included) with a message naming the problem.
     """
@@ -50,12 +52,9 @@ def save(app, directory: str, filename: str, data: bytes) -> Path:
     # names what was typed; it comes before anything is written
     folder = resolve(str(Path(text) / filename)).parent
     try:
-        path = export.write_new(folder, filename, data, resolve=resolve)
+        return export.write_new(folder, filename, data, resolve=resolve)
     except OSError as exc:
         raise ValueError(f"cannot write {filename} into {text}: {exc.strerror or exc}") from None
-    if sandbox.served():
-        app.deliver_binary(path, save_filename=path.name)
-    return path
 
 
 class ExportScreen(Guarded, ModalScreen[None]):
@@ -78,6 +77,7 @@ class ExportScreen(Guarded, ModalScreen[None]):
         super().__init__()
         self.items, self.directory = items, directory
         self.written: list[Path] = []
+        self.writing = False  # a worker is writing: enter waits for it
 
     def compose(self) -> ComposeResult:
         from textual.containers import Horizontal
@@ -112,20 +112,44 @@ class ExportScreen(Guarded, ModalScreen[None]):
         self.write(picked)
 
     def write(self, picked: list[Choice]) -> None:
-        """Write the picked files; show where they went, or why not (nothing is overwritten)."""
-        directory = self.query_one("#export-dir", Input).value
+        """Write the picked files in a worker (a PNG of a big tensor takes a while); the result
+        line says where they went, or why not (nothing is overwritten)."""
         result = self.query_one("#export-result", Static)
-        done = []
+        if self.writing:
+            self.app.notify("still writing the last export: a moment", timeout=3)
+            return
+        self.writing = True
+        result.remove_class("-error")
+        result.update("writing …")
+        self.write_files(picked, self.query_one("#export-dir", Input).value)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def write_files(self, picked: list[Choice], directory: str) -> None:
+        """Make each file's bytes and write it (off the interface thread); post Exported."""
+        done: list[Path] = []
         try:
             for _, filename, make in picked:
-                done.append(save(self.app, directory, filename, make()))
+                done.append(save(directory, filename, make()))
         except ValueError as exc:
+            self.post_message(Exported(done, directory, str(exc)))
+        except Exception as exc:  # a bug in a maker: named, the dialog stays usable
+            self.post_message(Exported(done, directory, why(exc)))
+        else:
+            self.post_message(Exported(done, directory))
+
+    def on_exported(self, message: Exported) -> None:
+        self.writing = False
+        self.written.extend(message.paths)
+        if sandbox.served():  # each file also goes to the participant's browser
+            for path in message.paths:
+                self.app.deliver_binary(path, save_filename=path.name)
+        result = self.query_one("#export-result", Static)
+        if message.error:
             result.add_class("-error")
-            result.update(escape(f"not written: {exc}"))
-            self.app.notify(escape(f"export failed: {exc}"), severity="error", timeout=6)
+            result.update(escape(f"not written: {message.error}"))
+            self.app.notify(escape(f"export failed: {message.error}"), severity="error", timeout=6)
             return
-        finally:
-            self.written.extend(done)
+        directory, done = message.directory, message.paths
         self.app.export_dir = directory  # the next export starts in the same folder
         result.remove_class("-error")
         names = ", ".join(sandbox.current().shown(p) for p in done)
