@@ -104,6 +104,35 @@ class ArticleView(LessonView):
             "first_row": " + ".join(show_term(t) for t in self.explained[self.pos].terms[:3]),
         }  # fmt: skip
 
+    # ---- workshop: s exports, Z enlarges (the answer stays hidden while it is asked) -------
+    def exportables(self) -> list:
+        """The input, the kernel and, unless its question is open, the output."""
+        from tui.export import TensorExport
+
+        items = [TensorExport("lesson 1 input I", self.x[0, 0]),
+                 TensorExport("lesson 1 kernel K", self.conv.weight.value[0, 0])]  # fmt: skip
+        if not self.concealed:
+            items.append(TensorExport("lesson 1 output I*K", self.out))
+        return items
+
+    def zoom_view(self):
+        """The output around the window with its nine products; the input while asked."""
+        from engine.explain import receptive_field
+        from tui.screens.zoom import ZoomView
+
+        i, j = self.pos
+        if self.concealed:
+            marks = frozenset((r, c) for _, _, r, c in receptive_field(self.conv, self.x.shape,
+                                                                      (0, 0, i, j)))  # fmt: skip
+            centre = (i + self.conv.kernel_size[0] // 2, j + self.conv.kernel_size[1] // 2)
+            return ZoomView(f"input I · the window at ({i},{j})", self.x[0, 0], centre, marks,
+                            message=f"(I*K)({i},{j}) = ?  your turn: type it")  # fmt: skip
+        return ZoomView("output I*K", self.out, self.pos, explanation=self.explained[self.pos])
+
+    def zoom_move(self, di: int, dj: int) -> None:
+        """The zoom's arrows slide the window."""
+        self.action_slide(di, dj)
+
     def render(self) -> Text:
         i, j = self.pos
         kh, kw = self.conv.kernel_size
@@ -252,6 +281,30 @@ class DigitView(EngineWork, LessonView):
         return {"kernel": s["kernel"], "digit_label": label,
                 "out_min": "…" if out is None else fmt(out.min()),
                 "out_max": "…" if out is None else fmt(out.max())}  # fmt: skip
+
+    # ---- workshop: s exports, Z enlarges --------------------------------------------------
+    def exportables(self) -> list:
+        """The five kernels and their five output maps (the shown one is the channel)."""
+        from tui.export import TensorExport
+
+        items = [TensorExport("lesson 1 kernels", self.kernels, channel=self.which)]
+        if self.out is not None:
+            name = f"lesson 1 digit {self.index} through the kernels"
+            items.append(TensorExport(name, self.out, channel=self.which))
+        return items
+
+    def zoom_view(self):
+        """The kernel shown, in large type (the cursor is yours to edit)."""
+        from tui.screens.zoom import ZoomView
+
+        yours = self.which == len(KERNEL_NAMES) - 1
+        hint = "+ and - edit your kernel's cell" if yours else "k: the next kernel"
+        return ZoomView(f"kernel: {KERNEL_NAMES[self.which]}", self.kernels[self.which],
+                        self.cell if yours else None, message=hint)  # fmt: skip
+
+    def zoom_move(self, di: int, dj: int) -> None:
+        """The zoom's arrows move the edit cursor of your kernel."""
+        self.action_cell(di, dj)
 
     def render(self) -> Text:
         if self.problem:

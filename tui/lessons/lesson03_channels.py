@@ -85,7 +85,7 @@ class ChannelsView(EngineWork, LessonView):
                 "params1": conv1.weight.value.size + conv1.bias.value.size,
                 "label": int(digits().labels[self.index]), "pos": self.pos,
                 "channel": self.channel, "filters": conv1.out_channels,
-                "k1": conv1.kernel_size}  # fmt: skip
+                "k1": conv1.kernel_size, "explanation": e}  # fmt: skip
 
     def action_digit(self, delta: int) -> None:
         """The next (or previous) digit."""
@@ -104,6 +104,37 @@ class ChannelsView(EngineWork, LessonView):
 
     def state(self) -> dict:
         return dict(self.result or {})
+
+    # ---- workshop: s exports, Z enlarges (the term count stays hidden while it is asked) ---
+    def exportables(self) -> list:
+        """conv1's filters and maps, conv2's input and the output channel explained."""
+        from tui.export import TensorExport
+
+        r = self.result
+        if r is None:
+            return []
+        return [
+            TensorExport("lesson 3 conv1 filters", r["w1"]),
+            TensorExport(f"lesson 3 conv1 maps of digit {self.index}", r["maps1"]),
+            TensorExport("lesson 3 conv2 input", r["x2"]),
+            TensorExport(f"lesson 3 conv2 output channel {self.channel}", r["out2"]),
+        ]
+
+    def zoom_view(self):
+        """conv2's output channel around the position, and its sum over eight channels."""
+        from tui.screens.zoom import ZoomView
+
+        r = self.result
+        title = f"conv2 output channel {self.channel}"
+        if r is None:
+            return ZoomView(title, None, message="computing …")
+        if self.concealed:  # the equation would count its terms: the open question's answer
+            return ZoomView(title, r["out2"], self.pos, message="the question is open (a)")
+        return ZoomView(title, r["out2"], self.pos, explanation=r["explanation"])
+
+    def zoom_move(self, di: int, dj: int) -> None:
+        """The zoom's arrows move the explained position."""
+        self.action_move(di, dj)
 
     def placeholders(self) -> dict[str, str]:
         r = self.result

@@ -376,6 +376,22 @@ class LessonScreen(Notices, Screen):
         """Quit the app."""
         self.app.exit()
 
+    # ---- workshop: s and Z ask the view on screen (tui.export, tui.screens.zoom) -------------
+    def exportables(self) -> list:
+        """What the view on screen exports (its tensors, from the engine)."""
+        view = self.view
+        return view.exportables() if hasattr(view, "exportables") else []
+
+    def zoom_view(self):
+        """The view's numbers and equation in large type (None: nothing to zoom on this page)."""
+        view = self.view
+        return view.zoom_view() if hasattr(view, "zoom_view") else None
+
+    def zoom_move(self, di: int, dj: int) -> None:
+        """The zoom's arrows move the view's cursor."""
+        if hasattr(self.view, "zoom_move"):
+            self.view.zoom_move(di, dj)
+
     # ---- follow the presenter (tui/presence.py) ---------------------------------------------
     def presence_state(self) -> dict:
         """What a presenter publishes: the lesson, the page and the view's step."""

@@ -127,6 +127,11 @@ class PredictScreen(LabKeys, Screen):
         self.probs: np.ndarray | None = None
         self.request = 0  # the newest request; older workers' answers are dropped
         self._next_digit = -1  # the digit n/p move from (the newest asked for)
+        self.x: np.ndarray | None = None  # (1, C, H, W): the input shown
+        self.maps: list[tuple[str, np.ndarray]] = []  # each map layer's (C, H, W) output
+        self.logits: np.ndarray | None = None  # (K,)
+        self.zoom_class: int | None = None  # the class the zoom explains (None: the prediction)
+        self._head = None  # (key, Explanation or message) of the zoomed logit, computed once
         self._tried = "pretrained"  # the source m moves on from (the newest asked for)
 
     def compose(self) -> ComposeResult:
@@ -243,6 +248,8 @@ class PredictScreen(LabKeys, Screen):
         self.digit, self.path = message.digit, message.path
         self._next_digit = message.digit
         self._show_source(message.source)
+        self.x, self.maps, self.logits = message.x, message.maps, message.logits
+        self.zoom_class = None
         self.show(message.x, message.where, message.label, message.maps, message.logits)
 
     def _show_source(self, source: str) -> None:
@@ -304,3 +311,54 @@ class PredictScreen(LabKeys, Screen):
         self.query_one("#pred-probs", Static).update(head.append("\n").append_text(bars))
         width = max(40, self.size.width - 6)
         self.query_one("#pred-maps", Static).update(maps_text(maps, width, color))
+
+    # ---- workshop: what s exports and Z enlarges (tui.export, tui.screens.zoom) ----------
+    def exportables(self) -> list:
+        """The input, the probabilities and logits, and every feature map layer shown."""
+        from tui.export import TensorExport
+
+        if self.x is None or self.probs is None:
+            return []
+        items = [TensorExport("predict input", self.x[0], signed=False),
+                 TensorExport("predict softmax probabilities", self.probs, signed=False),
+                 TensorExport("predict logits", self.logits)]  # fmt: skip
+        items += [TensorExport(f"predict layer {name}", m) for name, m in self.maps]
+        return items
+
+    def zoom_view(self):
+        """The ten probabilities, the zoomed class's cursor and its logit's equation."""
+        from tui.screens.zoom import ZoomView
+
+        if self.probs is None:
+            return ZoomView("softmax probabilities", None, message="nothing predicted yet")
+        k = int(self.probs.argmax()) if self.zoom_class is None else self.zoom_class
+        explanation, message = self._head_explanation(k)
+        title = f"softmax probabilities · class {k}"
+        return ZoomView(title, self.probs[None, :], (0, k), explanation=explanation,
+                        message=message)  # fmt: skip
+
+    def zoom_move(self, di: int, dj: int) -> None:
+        """Left and right pick the class whose probability and logit are zoomed."""
+        if self.probs is not None:
+            k = int(self.probs.argmax()) if self.zoom_class is None else self.zoom_class
+            self.zoom_class = min(max(k + dj, 0), len(self.probs) - 1)
+
+    def _head_explanation(self, k: int):
+        """The engine's explanation of logit k by the model's last layer (once per input)."""
+        from engine.explain import explain_forward
+
+        key = (id(self.x), id(self.model), k)
+        if self._head is None or self._head[0] != key:
+            try:
+                x = self.x
+                was_training = self.model.training
+                self.model.eval()
+                try:
+                    for layer in self.model.layers[:-1]:
+                        x = layer.forward(x)
+                finally:
+                    self.model.train(was_training)
+                self._head = (key, explain_forward(self.model.layers[-1], x, (0, k)), "")
+            except Exception as exc:  # a head the engine cannot explain: say so
+                self._head = (key, None, f"no equation for this model's head: {why(exc)}")
+        return self._head[1], self._head[2]

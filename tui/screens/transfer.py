@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -202,3 +203,38 @@ class TransferScreen(LabKeys, Screen):
         if not color:
             plt.theme("clear")
         plot.refresh()
+
+    # ---- workshop: what s exports and Z enlarges (tui.export, tui.screens.zoom) ----------
+    def exportables(self) -> list:
+        """Both runs' losses per step; once done, their held-out accuracy and confusion."""
+        from tui.export import CurvesExport, TensorExport
+
+        ft, sc = self.losses["fine-tuned"], self.losses["scratch"]
+        if not ft and not sc:
+            return []
+        rows = tuple((k + 1, ft[k] if k < len(ft) else None, sc[k] if k < len(sc) else None)
+                     for k in range(max(len(ft), len(sc))))  # fmt: skip
+        items = [CurvesExport("transfer losses", ("step", "fine-tuned loss", "scratch loss"),
+                              rows)]  # fmt: skip
+        r = self.result
+        if r is not None:
+            accs = tuple(zip(r.fine_tuned.eval_steps, r.fine_tuned.accuracies,
+                             r.scratch.accuracies, strict=False))  # fmt: skip
+            columns = ("step", "fine-tuned accuracy", "scratch accuracy")
+            items.append(CurvesExport("transfer held-out accuracy", columns, accs))
+            for curve in (r.fine_tuned, r.scratch):
+                items.append(TensorExport(f"transfer {curve.name} confusion",
+                                          curve.final.confusion, signed=False))  # fmt: skip
+        return items
+
+    def zoom_view(self):
+        """The two runs' final held-out loss and accuracy in large type."""
+        from tui.screens.zoom import ZoomView
+
+        r = self.result
+        title = "rows fine-tuned, scratch · columns held-out loss, accuracy %"
+        if r is None:
+            return ZoomView(title, None, message="r runs both; the numbers come when done")
+        plane = np.array([[c.final.loss, 100 * c.final.accuracy]
+                          for c in (r.fine_tuned, r.scratch)])  # fmt: skip
+        return ZoomView(title, plane, message="\n".join(result_lines(r)[:2]))
