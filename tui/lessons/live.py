@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -86,24 +85,6 @@ def reporter(view, post_step=True):
     return on_step
 
 
-def _with_imports_settled(fn, tries: int = 40, wait_s: float = 0.25):
-    """fn(), retried while another thread is still importing the engine modules it needs.
-
-    The lesson screen's warm-up imports the engine in its own thread; Python hands a second
-    importing thread a partially initialised module when their imports cross, which raises
-    "cannot import name ... (most likely due to a circular import)". Once the first import
-    finishes, the same call succeeds.
-    """
-    for attempt in range(tries):
-        try:
-            return fn()
-        except ImportError as exc:
-            if "partially initialized" not in str(exc) or attempt == tries - 1:
-                raise
-            time.sleep(wait_s)
-    return None
-
-
 class LiveView(LessonView):
     """A lesson view built from child widgets, repainted by redraw(), with engine jobs.
 
@@ -152,7 +133,7 @@ class LiveView(LessonView):
 
     def _job(self, kind: str, fn) -> None:
         try:
-            result = _with_imports_settled(fn)
+            result = fn()
         except Cancelled:
             return
         except Exception as exc:  # a missing file, a diverged run: say so, keep the lesson
