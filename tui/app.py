@@ -21,6 +21,7 @@ from tui.messages import LabModel
 from tui.palette import Palette
 from tui.safety import Guarded, action_name, failure_text
 from tui.screens.explorer import ExplorerScreen
+from tui.widgets import PANES_TCSS
 from tui.workshop import WORKSHOP_BINDINGS, WorkshopActions, palette_rows
 
 FOLLOW_POLL_S = 0.25  # how often the presenter publishes and participants look (a stat call)
@@ -102,7 +103,7 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
     lab_latest: LabModel | None = None  # set by the training lab, read by the predict screen
 
     TITLE = "cnn-tui"
-    CSS_PATH = ["app.tcss"]
+    CSS_PATH = [PANES_TCSS, "app.tcss"]  # app.tcss (the screens) wins a tie
     COMMANDS = App.COMMANDS | {ActionsProvider, WorkshopCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [  # Textual adds App.BINDINGS (ctrl+q, ctrl+c) itself

@@ -8,6 +8,7 @@ from engine import Linear, ReLU, explain_forward
 from engine.explain import Explanation, Term
 from engine.presets import PRESETS, article_input
 from tui.render.math import explanation_text, filled_equation, terms_table
+from tui.widgets import PANES_TCSS
 from tui.widgets.mathpane import EMPTY, MathPane
 
 
@@ -20,6 +21,8 @@ def article_explanation(index=(0, 0, 0, 0)):
 
 class MathApp(App):
     """One MathPane filling the screen."""
+
+    CSS_PATH = PANES_TCSS
 
     def compose(self) -> ComposeResult:
         yield MathPane()

@@ -6,11 +6,14 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from engine.presets import PRESETS, article_input
+from tui.widgets import PANES_TCSS
 from tui.widgets.tensor import EMPTY, TensorPane
 
 
 class PaneApp(App):
     """One TensorPane filling the screen, recording the messages it posts."""
+
+    CSS_PATH = PANES_TCSS
 
     def __init__(self, **pane_kwargs) -> None:
         super().__init__()

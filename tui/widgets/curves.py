@@ -25,10 +25,6 @@ def thin(points: list[Point], limit: int = MAX_PLOTTED) -> list[Point]:
 class CurvesPane(Vertical, can_focus=True):
     """Loss on the left axis, accuracy (when the loss has classes) on the right."""
 
-    DEFAULT_CSS = """
-    CurvesPane PlotextPlot { height: 1fr; }
-    CurvesPane #curves-summary { height: 1; }
-    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

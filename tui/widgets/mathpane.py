@@ -14,9 +14,6 @@ EMPTY = "nothing to explain yet — press f to step forward"
 class MathPane(CachedRender, Widget):
     """Renders an engine Explanation: title, symbolic form, filled-in sum, terms, bias, total."""
 
-    DEFAULT_CSS = """
-    MathPane { width: 1fr; height: 1fr; padding: 0 1; }
-    """
 
     def __init__(self, *, color: bool | None = None, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -29,10 +29,6 @@ def fit_parts(summary: str, width: int) -> str:
 class StatusLine(Guarded, Static):
     """Shows compile progress while warming up, then the session summary or the last problem."""
 
-    DEFAULT_CSS = """
-    StatusLine { height: 1; width: 1fr; padding: 0 1; background: $panel; color: $foreground; }
-    StatusLine.-error { background: $error 30%; }
-    """
 
     summary: reactive[str] = reactive("")
     problem: reactive[str] = reactive("")

@@ -32,9 +32,6 @@ def _split_title(title: str, width: int) -> list[str]:
 class TensorPane(CachedRender, Widget, can_focus=True):
     """Shows a (C, H, W), (H, W) or (F,) array; owns channel, display mode and element cursor."""
 
-    DEFAULT_CSS = """
-    TensorPane { width: 1fr; height: 1fr; padding: 0 1; }
-    """
     BINDINGS = [
         Binding("left_square_bracket", "prev_channel", "Channel -"),
         Binding("right_square_bracket", "next_channel", "Channel +"),
