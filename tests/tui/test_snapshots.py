@@ -21,11 +21,15 @@ def scenario(*keys: str):
 
     async def run_before(pilot) -> None:
         await ready(pilot)
-        await pilot.press(*keys)
-        # A key's work may finish in a worker that notifies late: wait for it, then drop toasts.
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        pilot.app.clear_notifications()
+        for key in keys:
+            await pilot.press(key)
+            # A key's work may finish in a worker that notifies late: wait for it, then drop
+            # toasts, after every key: a toast raised under a modal screen stays on the screen
+            # below, where clearing them at the end would not reach it.
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            pilot.app.clear_notifications()
+            await pilot.pause()
         for field in pilot.app.screen.query(Input):
             field.cursor_blink = False
         await pilot.pause()
