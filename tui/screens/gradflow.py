@@ -44,12 +44,6 @@ def flow_snapshot(stepper) -> tuple[list, str]:
 class GradFlowScreen(Guarded, ModalScreen[None]):
     """The gradient-flow table of the explorer's model; escape closes it."""
 
-    DEFAULT_CSS = """
-    GradFlowScreen { align: center middle; }
-    GradFlowScreen > VerticalScroll { width: 96%; height: 92%; border: round $primary;
-        background: $surface; padding: 0 1; }
-    GradFlowScreen Static { height: auto; }
-    """
     BINDINGS = [Binding("escape,q,G", "dismiss", "close")]
 
     def __init__(self, flow: list, note: str) -> None:

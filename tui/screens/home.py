@@ -36,13 +36,6 @@ class HomeScreen(Notices, Screen):
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
     ]
-    DEFAULT_CSS = """
-    HomeScreen { layout: vertical; padding: 0 1; }
-    #home-title { height: auto; }
-    #home-list { height: 1fr; border: round $primary 60%; }
-    #home-list:focus { border: heavy $accent; }
-    #home-keys { height: 1; background: $panel; }
-    """
 
     def __init__(self, warm_up: bool = True) -> None:
         super().__init__()
