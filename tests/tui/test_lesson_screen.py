@@ -68,3 +68,38 @@ async def test_a_views_own_digit_key_wins_and_pages_without_a_question_stay_quie
         await pilot.press("7")  # not the view's key, and this page asks nothing
         await pilot.pause()
         assert not screen.has_class("-asking") and view.has_focus
+
+
+# ---- repainting: a key repaints the view, and a layout follows when its height changes ------
+def screen_text(app) -> str:
+    """What the terminal shows now, as plain lines (the compositor's own strips)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+async def test_a_slide_repaints_the_view_on_screen_with_the_new_sums(tmp_path):
+    app = learn_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.screen.show_page(1)  # the sums are shown on page 2
+        await pilot.pause()
+        assert "(I*K)(0,0) = 2 + 2 + 2 = 6" in screen_text(app)
+        await pilot.press("right", "down")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "(I*K)(1,1) = 2 + 2 + 2 = 6" in shown and "(I*K)(0,0)" not in shown
+
+
+async def test_the_view_grows_and_shrinks_with_its_lines(tmp_path):
+    app = learn_app(tmp_path, 2)  # lesson 2: more padding draws a larger padded input
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        view = app.screen.view
+        heights = []
+        for key in ("right", "right", "left", "left", "left"):  # p 1 -> 3 -> 0
+            await pilot.press(key)
+            await pilot.pause()
+            lines = view.render().plain.count("\n") + 1
+            assert view.size.height in (lines, lines - 1), (key, view.size.height, lines)
+            heights.append(view.size.height)
+        assert len(set(heights)) >= 3  # the height did change, and each time it was laid out

@@ -34,8 +34,9 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, wraps
 
+from rich.text import Text
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -119,6 +120,19 @@ class Lesson:
         return [(k, p.question) for k, p in enumerate(self.pages) if p.question is not None]
 
 
+def _cache_render(render: Callable) -> Callable:
+    """Wrap a LessonView's render(): the same result until the next refresh or resize."""
+
+    @wraps(render)
+    def cached(self):
+        key = (self._render_version, self.size, self.concealed, self.mode)
+        if self._render_cached[0] != key:
+            self._render_cached = (key, render(self))
+        return self._render_cached[1]
+
+    return cached
+
+
 @lru_cache(maxsize=32)
 def page_texts(markdown_file: str) -> list[str]:
     """The pages of assets/lessons/<markdown_file>, split at PAGE_MARK lines."""
@@ -194,9 +208,45 @@ class LessonView(Widget, can_focus=True):
         self.refresh(layout=True)
 
     def changed(self) -> None:
-        """Repaint and tell the screen (which re-fills the text)."""
-        self.refresh(layout=True)
+        """Repaint and tell the screen (which re-fills the text).
+
+        A layout of the whole screen (every widget measured again, the view rendered twice)
+        was most of a key's time; it is asked for only when the view's height changes.
+        """
+        self._render_version += 1  # the state changed: the next render() computes afresh
+        layout = self._height_changed()
+        Widget.refresh(self, layout=layout)  # Widget's: keeps the render just computed
         self.post_message(self.Changed(self))
+
+    def _height_changed(self) -> bool:
+        """Whether the view's new render has another number of lines than the last laid out."""
+        if not self._caches_render or not self.is_mounted or self.styles.text_wrap != "nowrap":
+            return True  # children, or wrapped lines: let Textual measure
+        shown = self.render()  # cached: the paint that follows reuses it
+        lines = shown.plain.count("\n") if isinstance(shown, Text) else None
+        if lines is None or lines != self._laid_out_lines:
+            self._laid_out_lines = lines
+            return True
+        return False
+
+    # ---- render cache: render() runs once per refresh, not once for layout and once to paint --
+    _render_version = 0
+    _render_cached: tuple = (None, None)  # (key, what render() returned)
+    _caches_render = False
+    _laid_out_lines: int | None = None
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "render" in cls.__dict__:
+            cls.render = _cache_render(cls.__dict__["render"])
+            cls._caches_render = True
+
+    def refresh(self, *regions, repaint: bool = True, layout: bool = False,
+                recompose: bool = False):  # fmt: skip
+        """Textual's refresh; a repaint also forgets the cached render."""
+        if repaint or layout:
+            self._render_version += 1
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def watch_concealed(self, _old: bool, _new: bool) -> None:
         self.refresh(layout=True)

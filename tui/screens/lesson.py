@@ -57,6 +57,19 @@ KEY_LINE = [("PgDn/PgUp", "page"), ("n/p", "lesson"), ("a", "answer"), ("?", "he
 _WARMED = {"done": False}  # the background compile runs once per process
 
 
+class QuestionLine(Static):
+    """The question line. An update to the text it shows already is skipped: each would cost a
+    layout of the whole screen, and a view's every key re-asks the question."""
+
+    _shown = None
+
+    def update(self, content="", *, layout: bool = True) -> None:
+        """Show `content` unless it is already shown."""
+        if content != self._shown:
+            self._shown = content
+            super().update(content, layout=layout)
+
+
 class LessonScreen(Notices, Screen):
     """One lesson: pages of text, the live views they use, and their questions."""
 
@@ -98,7 +111,7 @@ class LessonScreen(Notices, Screen):
             with VerticalScroll(id="lesson-text"):
                 yield Markdown(id="lesson-md")
             yield VerticalScroll(id="lesson-view")
-        yield Static(id="lesson-question")
+        yield QuestionLine(id="lesson-question")
         # Not select_on_focus: the digit that opened the field must not be replaced by the next.
         yield Input(id="lesson-answer", compact=True, select_on_focus=False,
                     placeholder="your answer, then enter (escape: not now)")  # fmt: skip
