@@ -58,7 +58,7 @@ def measure(width: int, height: int, repeat: int = 3) -> dict[str, float]:
     if pid == 0:  # the child: the app on the pty
         os.chdir(ROOT)
         env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(width), LINES=str(height))
-        os.execvpe(sys.executable, [sys.executable, "-m", "tui.cli"], env)
+        os.execvpe(sys.executable, [sys.executable, "-m", "tui.cli", "explore"], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
     sent: dict[str, list[int]] = {"cursor move": [], "forward step": [], "backward step": []}
     try:

@@ -178,6 +178,29 @@ async def test_layer_list_marks_where_the_pass_stands():
         assert "✓" in plain(layers, 40) and layers.border_subtitle == "10 params"
 
 
+async def test_a_step_repaints_only_the_layer_rows_that_changed(monkeypatch):
+    """Over SSH every repainted cell is sent: a step that moves the pass marker redraws the
+    rows it leaves and enters, not the whole layer list (which a whole-pane refresh does)."""
+    app = CnnTuiApp(start="explore")
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await ready(pilot)
+        layers = screen.query_one(LayersPane)
+        calls = []
+        original = LayersPane.refresh
+
+        def recording(self, *regions, **kwargs):
+            calls.append(regions)
+            return original(self, *regions, **kwargs)
+
+        monkeypatch.setattr(LayersPane, "refresh", recording)
+        await pilot.press("f")
+        await pilot.pause()
+        assert calls, "the marker moved, so some rows must be redrawn"
+        assert all(regions for regions in calls), "a step refreshed the whole layer list"
+        rows = {region.y for regions in calls for region in regions}
+        assert 1 <= len(rows) <= 4 < len(layers.rows)
+
+
 async def test_clicking_a_layer_row_selects_it():
     app = CnnTuiApp(start="explore")
     async with app.run_test(size=(120, 40)) as pilot:

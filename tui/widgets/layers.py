@@ -100,7 +100,9 @@ class LayersPane(Widget, can_focus=True):
         if shown == (self.rows, self.marker, self.total, self.selected):
             return  # every step pushes every pane: an unchanged list is not sent again
         self.rows, self.marker, self.total = list(rows), marker, total
-        self.border_subtitle = f"{total:,} params"
+        subtitle = f"{total:,} params"
+        if subtitle != self.border_subtitle:  # setting it repaints the whole pane, even unchanged
+            self.border_subtitle = subtitle
         self.set_reactive(LayersPane.selected, self._clamp(selected))
         self._drawn = repaint_changed(self, self._drawn)
 
