@@ -88,6 +88,27 @@ class Session(ModelEdits):
         self._rebuild(x, y, default_lr(self.opt_kind, name))
         self.sel.reset()
 
+    def adopt(self, model, x: np.ndarray, y: np.ndarray, title: str) -> None:
+        """Take `model`'s weights (copied: the lesson keeps its own) and step on x, y (N, C, H, W).
+
+        The explorer opened from a lesson shows the lesson's trained net on the lesson's digits
+        instead of the preset's fresh weights; `model` must have the preset's architecture.
+        """
+        import dataclasses
+
+        mine, theirs = self.model.parameters(), model.parameters()
+        shapes = [p.value.shape for p in mine], [p.value.shape for p in theirs]
+        if shapes[0] != shapes[1]:
+            raise SessionError(f"the lesson's network does not fit the {self.name} preset")
+        with self.lock:
+            for p, q in zip(mine, theirs, strict=True):
+                p.value[...] = q.value
+            self.preset = dataclasses.replace(self.preset, title=title)
+            self.history.clear()
+            self.completed = 0
+            self._rebuild(x, y, self.optimizer.lr)
+            self.sel.reset()
+
     def _rebuild(self, x, y, lr: float) -> None:
         """A new optimizer and Stepper over the current model (after any change to it)."""
         self.optimizer = make_optimizer(

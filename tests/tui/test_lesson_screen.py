@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from _pilot import plain
 
@@ -103,3 +104,57 @@ async def test_the_view_grows_and_shrinks_with_its_lines(tmp_path):
             assert view.size.height in (lines, lines - 1), (key, view.size.height, lines)
             heights.append(view.size.height)
         assert len(set(heights)) >= 3  # the height did change, and each time it was laid out
+
+
+# ---- e: the explorer on the lesson's model and digits ---------------------------------------
+async def explorer_from(app, pilot):
+    """Press e and wait until the explorer's session is built; the explorer screen."""
+    await pilot.press("e")
+    for _ in range(2400):
+        if getattr(app.screen, "session", None) is not None:
+            break
+        await pilot.pause(0.05)
+    assert type(app.screen).__name__ == "ExplorerScreen" and app.screen.session is not None
+    return app.screen
+
+
+@pytest.mark.parametrize("number", [3, 4, 5, 6])
+async def test_e_opens_the_explorer_on_the_lessons_trained_net_and_digit(tmp_path, number):
+    from tui.lessons.lesson03_channels import digits, pretrained_lenet
+
+    app = learn_app(tmp_path, number)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        view = app.screen.view
+        for _ in range(2400):
+            if view.ready:
+                break
+            await pilot.pause(0.05)
+        if number != 6:
+            await pilot.press("greater_than_sign")  # another digit
+            await pilot.pause()
+        index = view.index
+        assert index != 0 or number == 6
+        explorer = await explorer_from(app, pilot)
+        session = explorer.session
+        trained = pretrained_lenet()
+        for mine, theirs in zip(session.model.parameters(), trained.parameters(), strict=True):
+            np.testing.assert_array_equal(mine.value, theirs.value)  # the trained net's weights
+        assert session.model is not trained  # a copy: stepping in the explorer leaves the lesson's
+        rows = [(index + k) % len(digits()) for k in range(len(session.stepper.x))]
+        np.testing.assert_array_equal(session.stepper.x, digits().images[rows])
+        assert f"lesson {number}" in session.preset.title
+        await pilot.press("escape")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "LessonScreen" and app.screen.number == number
+
+
+async def test_e_on_lesson_6s_mse_page_opens_the_article_example(tmp_path):
+    app = learn_app(tmp_path, 6)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.screen.show_page(len(app.screen.lesson.pages) - 1)
+        await pilot.pause()
+        assert type(app.screen.view).__name__ == "MseView"
+        explorer = await explorer_from(app, pilot)
+        assert explorer.session.name == "article"

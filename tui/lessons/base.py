@@ -202,6 +202,14 @@ class LessonView(Widget, can_focus=True):
         """False while the numbers are still being computed (questions wait for them)."""
         return True
 
+    EXPLORER: str | None = None  # the explorer's preset for this view, if not the lesson's
+
+    def explorer_prepare(self) -> Callable | None:
+        """What the explorer (key e) does to its new session to show this view's model and
+        state: a function of the session, run in the explorer's loading thread; None opens the
+        lesson's preset as it is."""
+        return None
+
     def show_page(self, mode: str) -> None:
         """Called when a page using this view is shown, with the page's mode."""
         self.mode = mode

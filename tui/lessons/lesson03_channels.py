@@ -34,6 +34,21 @@ def digits():
     return load_mnist()
 
 
+def explore_trained_lenet(number: int, index: int):
+    """The explorer's `prepare` for lessons 3-6: the trained LeNet stepping 8 digits from the
+    lesson's digit #index (the explorer's batch), instead of a fresh LeNet on the first 8."""
+
+    def prepare(session) -> None:
+        from tui.session import STEP_BATCH
+
+        data = digits()
+        rows = [(index + k) % len(data) for k in range(STEP_BATCH)]
+        title = f"the trained LeNet of lesson {number}, from digit #{index}"
+        session.adopt(pretrained_lenet(), data.images[rows], data.labels[rows], title)
+
+    return prepare
+
+
 class ChannelsView(EngineWork, LessonView):
     """conv1's eight filters and maps on a digit; conv2's sum over its eight input channels."""
 
@@ -58,6 +73,9 @@ class ChannelsView(EngineWork, LessonView):
 
     def on_mount(self) -> None:
         self.compute()
+
+    def explorer_prepare(self):
+        return explore_trained_lenet(3, self.index)
 
     def kernel_key(self) -> str:
         return "lenet-forward"

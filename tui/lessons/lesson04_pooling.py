@@ -9,7 +9,7 @@ from textual.binding import Binding
 from tui.lessons.base import Lesson, LessonView, Page, Question
 from tui.lessons.compute import EngineWork
 from tui.lessons.layout import captioned, framed_grid, side_by_side, stack
-from tui.lessons.lesson03_channels import digits, pretrained_lenet
+from tui.lessons.lesson03_channels import digits, explore_trained_lenet, pretrained_lenet
 from tui.render.numbers import format_number as fmt
 
 CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
@@ -57,6 +57,9 @@ class PoolView(EngineWork, LessonView):
         if mode in ("max", "average"):
             self.kind = mode
         super().show_page(mode)
+
+    def explorer_prepare(self):
+        return explore_trained_lenet(4, self.index)
 
     def kernel_key(self) -> str:
         return "lenet-forward+pool-backward"

@@ -14,7 +14,7 @@ from textual_plotext import PlotextPlot
 from tui.lessons.base import Lesson, LessonView, Page, Question
 from tui.lessons.compute import EngineWork
 from tui.lessons.layout import captioned, side_by_side, stack
-from tui.lessons.lesson03_channels import digits, pretrained_lenet
+from tui.lessons.lesson03_channels import digits, explore_trained_lenet, pretrained_lenet
 from tui.render.heatmap import heatmap
 from tui.render.numbers import format_number as fmt
 
@@ -79,6 +79,9 @@ class ActivationView(EngineWork, LessonView):
     @property
     def ready(self) -> bool:
         return self.result is not None and (self.mode != "dead" or "dead" in self.result)
+
+    def explorer_prepare(self):
+        return explore_trained_lenet(5, self.index)
 
     def kernel_key(self) -> str:
         return "lenet-forward" if self.mode == "dead" else ""

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from tui.lessons.base import Lesson, LessonView, Page, Question
 from tui.lessons.compute import EngineWork
 from tui.lessons.layout import captioned, framed_grid, side_by_side, stack
-from tui.lessons.lesson03_channels import digits, pretrained_lenet
+from tui.lessons.lesson03_channels import digits, explore_trained_lenet, pretrained_lenet
 from tui.render.numbers import format_number as fmt
 
 
@@ -33,6 +33,9 @@ class CrossEntropyView(EngineWork, LessonView):
 
     def on_mount(self) -> None:
         self.compute()
+
+    def explorer_prepare(self):
+        return explore_trained_lenet(6, self.index or 0)
 
     def kernel_key(self) -> str:
         return "lenet-forward"
@@ -141,6 +144,8 @@ class MseView(EngineWork, LessonView):
 
     def on_mount(self) -> None:
         self.compute()
+
+    EXPLORER = "article"  # this page's example is the article's, with its MSE loss
 
     def kernel_key(self) -> str:
         return "conv3x3"

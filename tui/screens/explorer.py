@@ -52,9 +52,11 @@ class ExplorerScreen(Guarded, Screen):
 
     BINDINGS = BINDINGS
 
-    def __init__(self, preset: str | None = None, seed: int = 0, warm_up: bool = True) -> None:
+    def __init__(self, preset: str | None = None, seed: int = 0, warm_up: bool = True,
+                 prepare=None) -> None:  # fmt: skip
         super().__init__()
         self.preset, self.seed, self.do_warm_up = preset or DEFAULT_PRESET, seed, warm_up
+        self.prepare = prepare  # run on the new session (a lesson's net and digits), or None
         self.session = None
         self.loading_text = "starting …"
         self._opt_layer = None  # the layer whose parameters the optimizer pane last showed
@@ -90,7 +92,7 @@ class ExplorerScreen(Guarded, Screen):
 
     def start_session(self) -> None:
         """Build the first session (and compile kernels) in a thread."""
-        self.query_one(SessionLoader).load(self.preset, self.seed, self.do_warm_up)
+        self.query_one(SessionLoader).load(self.preset, self.seed, self.do_warm_up, self.prepare)
 
     # ---- layout ---------------------------------------------------------------------------
     def on_resize(self, event) -> None:

@@ -359,11 +359,15 @@ class LessonScreen(Notices, Screen):
         self.app.switch_screen(LessonScreen(number, warm_up=self.do_warm_up))
 
     def action_explore(self) -> None:
-        """The explorer on this lesson's model (escape comes back)."""
+        """The explorer on this lesson's model and digits (escape comes back)."""
         from tui.screens.explorer import ExplorerScreen
 
+        view = self.view
         preset = self.lesson.explorer if self.lesson else None
-        self.app.push_screen(ExplorerScreen(preset=preset, warm_up=self.do_warm_up))
+        preset = (view.EXPLORER if view is not None else None) or preset
+        prepare = view.explorer_prepare() if view is not None else None
+        self.app.push_screen(ExplorerScreen(preset=preset, warm_up=self.do_warm_up,
+                                            prepare=prepare))  # fmt: skip
 
     def action_fold_text(self) -> None:
         """Hide the text so the view gets the whole width (press again to bring it back)."""

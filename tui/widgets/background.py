@@ -42,8 +42,11 @@ class SessionLoader(Background):
     """Compiles the kernels (progress on the status line), then builds the session."""
 
     @work(thread=True, exclusive=True, group="warmup", exit_on_error=False)
-    def load(self, preset: str, seed: int, compile_all: bool) -> None:
-        """Build a Session for `preset` in a thread (the article when MNIST is missing)."""
+    def load(self, preset: str, seed: int, compile_all: bool, prepare=None) -> None:
+        """Build a Session for `preset` in a thread (the article when MNIST is missing).
+
+        `prepare(session)`, when given, runs on it first: a lesson hands over its net and digits.
+        """
         worker = get_current_worker()
         try:
             from engine.warmup import warmup
@@ -68,6 +71,9 @@ class SessionLoader(Background):
                 session = Session(preset, seed)
             except ValueError as exc:  # no MNIST files: the article example needs none
                 session, note = Session("article", seed), f"opened the article example: {exc}"
+            else:
+                if prepare is not None:
+                    prepare(session)
             self.post_message(CompileProgress(total - 1, total, "first pass through the model"))
             session.warm()
             self.post_message(SessionReady(session, note))
