@@ -125,14 +125,18 @@ async def test_pause_resume_and_stop():
         await press_busy(pilot, "space")
         await settle(pilot, lambda: screen.state == "paused")  # a loaded machine is slow
         assert not screen._run.go.is_set()
-        await asyncio.sleep(0.4)  # the last step in flight lands
-        held = len(series.points)
+        # The run thread finishes its step in flight, posts every step so far, then parks: the
+        # plot then shows exactly the steps made (no sleep guessing how long a step takes).
+        await settle(pilot, screen._run.parked.is_set)
+        made = screen._run.parked_at
+        await settle(pilot, lambda: len(series.points) == made)
+        assert [p[0] for p in series.points] == list(range(1, made + 1))
         await asyncio.sleep(0.6)
-        assert len(series.points) == held  # nothing moves while paused
+        assert len(series.points) == made and screen._run.parked.is_set()  # nothing moves
         assert "paused" in plain(screen.query_one("#train-status"), 120)
         await press_busy(pilot, "space")
         await settle(pilot, lambda: screen.state == "running")
-        await settle(pilot, lambda: len(series.points) > held + 2)
+        await settle(pilot, lambda: len(series.points) > made + 2)
         await press_busy(pilot, "x")
         await settle(pilot, lambda: screen.last is not None and screen.state == "idle")
         assert screen.last.stopped and screen.last.steps < 2000

@@ -236,9 +236,15 @@ class TrainingScreen(LabKeys, Screen):
             shape = build_model(config.preset)[2]
             pending, last_post, newest = [], time.monotonic(), None
             while True:
-                while not run.go.wait(0.1):
-                    if worker.is_cancelled:
-                        break
+                if not run.go.is_set():  # paused: show every step made so far, then wait
+                    self.post_message(TrainStep(run.id, pending, newest))
+                    pending, last_post = [], time.monotonic()
+                    run.parked_at = steps
+                    run.parked.set()
+                    while not run.go.wait(0.1):
+                        if worker.is_cancelled:
+                            break
+                    run.parked.clear()
                 if run.stop.is_set() or worker.is_cancelled:
                     stopped = True
                     break

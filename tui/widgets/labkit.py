@@ -51,11 +51,13 @@ class Notices(Guarded):
 
 
 class RunControl:
-    """One run's switches: `go` cleared = paused, `stop` set = end after this step."""
+    """One run's switches: `go` cleared = paused, `stop` set = end after this step; `parked` is
+    set by the run thread while it waits paused, once its steps up to `parked_at` are posted."""
 
     def __init__(self, run_id: int) -> None:
         self.id = run_id
         self.go, self.stop = threading.Event(), threading.Event()
+        self.parked, self.parked_at = threading.Event(), 0
         self.go.set()
 
 
