@@ -182,6 +182,18 @@ def common_env(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def fork_safe_threads(env: dict[str, str]) -> dict[str, str]:
+    """Numba's TBB threading layer for the fork server when Intel TBB is installed (the `tbb`
+    wheel puts libtbb in <prefix>/lib, off the loader's path): kernels can then be loaded
+    before forking. An explicit NUMBA_THREADING_LAYER is left alone."""
+    lib = Path(sys.prefix) / "lib"
+    if "NUMBA_THREADING_LAYER" not in env and (lib / "libtbb.so.12").exists():
+        env["NUMBA_THREADING_LAYER"] = "tbb"
+        paths = [str(lib), env.get("LD_LIBRARY_PATH")]
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, paths))
+    return env
+
+
 class SessionService(AppService):
     """One participant's app process, started in its own private directory, removed at the end."""
 
@@ -254,7 +266,7 @@ class WorkshopServer(Server):
         """The warm process sessions fork from (CNN_TUI_SERVE_FORK=0 spawns each one instead)."""
         if os.environ.get("CNN_TUI_SERVE_FORK", "1") != "0":
             env = common_env(AppService._build_environment(SimpleNamespace(debug=False)))
-            self.forks = ForkServer(self.runtime, env)
+            self.forks = ForkServer(self.runtime, fork_safe_threads(env))
 
     def presenter_url(self) -> str:
         """The URL of a browser session that leads (print it only in the server's terminal)."""

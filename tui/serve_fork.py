@@ -4,8 +4,11 @@
 MNIST digits, then listens on a Unix socket. For each session the server sends the session's
 environment (JSON) and its stdin/stdout/stderr pipes (SCM_RIGHTS); this process forks, answers
 with the child's pid, and the child runs the app on those pipes. The imported code and data stay
-shared (copy-on-write) between the sessions. No Numba kernel runs here: `fork()` after a parallel
-Numba region kills the child (PERFORMANCE.md pitfall 8), so each session warms its own kernels.
+shared (copy-on-write) between the sessions. With GNU OpenMP no Numba kernel may run here:
+`fork()` after a parallel Numba region kills the child (PERFORMANCE.md pitfall 8), so each session
+would load its own kernels (seconds of CPU and ~85 MB each). When Intel TBB is installed the server
+starts this process on Numba's TBB threading layer, which is fork-safe: every kernel is then
+loaded here once, before the first fork, and shared by every session.
 """
 
 from __future__ import annotations
@@ -38,6 +41,23 @@ def preload() -> None:
     for e in lessons.ENTRIES:  # the home screen reads every lesson's questions at once
         lessons.load(e.number)
     mnist_split()  # the digits as float32, read-only: shared pages in every session
+    print(f"kernels: {warm_kernels()}", file=sys.stderr, flush=True)
+
+
+def warm_kernels() -> str:
+    """Load every kernel here when the threading layer is fork-safe (TBB); say what was done."""
+    import numba
+
+    if numba.config.THREADING_LAYER != "tbb":
+        return "each session loads its own (no fork-safe threading layer)"
+    from engine.warmup import warmup
+
+    try:
+        warmup()
+    except (ValueError, ImportError, OSError) as exc:  # TBB would not load: nothing launched
+        numba.config.THREADING_LAYER = "default"  # the sessions use the usual layer
+        return f"each session loads its own (TBB: {exc})"
+    return f"loaded once for every session ({numba.threading_layer()} threading layer)"
 
 
 def run_session(env: dict, fds: list[int]) -> None:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOME = "Twelve short lessons"  # the home screen, every session's first screen
 READY = "press f"  # the explorer's tensor pane once its session is built
 SESSION_S = 90  # bound on a session's start on a loaded 2-core machine
+START_S = 400  # the server's: with TBB, the fork server loads (first time: compiles) every kernel
 
 
 def free_port() -> int:
@@ -41,7 +42,7 @@ def server(tmp_path_factory):
         env=env, cwd=ROOT, text=True,
     )  # fmt: skip
     lines = []
-    deadline = time.monotonic() + SESSION_S  # the fork server imports everything first
+    deadline = time.monotonic() + START_S  # the fork server imports and loads everything first
     while not any("Ctrl+C" in line for line in lines) and time.monotonic() < deadline:
         lines.append(proc.stdout.readline())
     token = re.search(r"\?presenter=([\w-]+)", "".join(lines))
@@ -85,6 +86,14 @@ def test_the_start_page_names_the_app_not_the_command(server):
     status, page = fetch(server["url"] + f"/?presenter={server['token']}")
     assert status == 200 and f"/ws/presenter/{server['token']}" in page
     assert fetch(server["url"] + "/?presenter=guess")[0] == 403
+
+
+def test_kernels_are_loaded_once_for_every_session_when_tbb_is_there(server):
+    said = [line for line in server["output"] if line.startswith("kernels: ")]
+    if (Path(sys.prefix) / "lib" / "libtbb.so.12").exists():  # the tbb wheel (pyproject)
+        assert said == ["kernels: loaded once for every session (tbb threading layer)\n"]
+    else:
+        assert said and "each session loads its own" in said[0]
 
 
 async def test_a_session_arrives_over_the_websocket_and_a_key_changes_it(server):
