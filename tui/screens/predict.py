@@ -93,19 +93,6 @@ class PredictScreen(LabKeys, Screen):
 
     ERROR_ID = "pred-error"
 
-    DEFAULT_CSS = """
-    PredictScreen .row { height: 1; }
-    PredictScreen .row Label { width: 12; }
-    PredictScreen .row Input { width: 1fr; }
-    PredictScreen #model-source { width: 28; }
-    PredictScreen #pred-error { height: auto; color: $error; text-style: bold; }
-    PredictScreen #pred-top { height: auto; }
-    PredictScreen #pred-input, PredictScreen #pred-probs, PredictScreen #pred-maps {
-        height: auto; border: round $primary 60%; padding: 0 1; }
-    PredictScreen #pred-input { width: 32; }
-    PredictScreen #pred-probs { width: 1fr; }
-    """
-
     BINDINGS = [
         Binding("o", "open_image", "open image"),
         Binding("n", "digit(1)", "next"),

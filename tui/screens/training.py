@@ -36,25 +36,6 @@ class TrainingScreen(LabKeys, Screen):
 
     ERROR_ID = "train-error"
 
-    DEFAULT_CSS = """
-    TrainingScreen #train-body { height: 1fr; }
-    TrainingScreen #train-status { height: auto; }
-    TrainingScreen #train-progress { height: 1; }
-    TrainingScreen ProgressBar Bar { width: 1fr; }
-    TrainingScreen ProgressBar { width: 1fr; }
-    TrainingScreen #train-runs { height: auto; }
-    TrainingScreen #train-error { height: auto; color: $error; text-style: bold; }
-    TrainingScreen #train-eval { height: auto; }
-    TrainingScreen #confusion, TrainingScreen #mistakes { width: auto; min-width: 38;
-        height: auto; border: round $primary 60%; padding: 0 1; }
-    TrainingScreen #save-row { height: 1; }
-    TrainingScreen #save-row Label { width: 10; }
-    TrainingScreen #save-path { width: 1fr; }
-    TrainingScreen .section { border-top: solid $primary 40%; height: auto; }
-    TrainingScreen.-narrow #eval-row { layout: vertical; }
-    TrainingScreen.-short RunCurves { height: 8; }
-    """
-
     BINDINGS = [
         Binding("r", "start", "run"),
         Binding("space", "pause", "pause/resume"),

@@ -47,18 +47,6 @@ class TransferScreen(LabKeys, Screen):
 
     ERROR_ID = "tl-error"
 
-    DEFAULT_CSS = """
-    TransferScreen #tl-form { grid-size: 6; grid-columns: 10 1fr 10 1fr 6 1fr; grid-rows: 1;
-        height: auto; grid-gutter: 0 1; }
-    TransferScreen #tl-form Label { width: 100%; text-align: right; }
-    TransferScreen #tl-explain, TransferScreen #tl-status, TransferScreen #tl-result {
-        height: auto; }
-    TransferScreen #tl-error { height: auto; color: $error; text-style: bold; }
-    TransferScreen #tl-plot { height: 14; }
-    TransferScreen #tl-progress { height: 1; }
-    TransferScreen ProgressBar, TransferScreen ProgressBar Bar { width: 1fr; }
-    """
-
     BINDINGS = [
         Binding("r", "start", "run lesson"),
         Binding("f", "focus_form", "edit budget", show=False),

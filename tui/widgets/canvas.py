@@ -45,7 +45,6 @@ def grey(v: float) -> str:
 class DigitCanvas(Widget, can_focus=True):
     """28x28 pixels in 28x14 cells (two pixel rows per cell); posts Changed after each stroke."""
 
-    DEFAULT_CSS = "DigitCanvas { width: 30; height: 16; border: round $primary 50%; }"
     BINDINGS = [
         Binding("left", "move(0,-1)", "move pen", key_display="←↑↓→", show=False),
         Binding("right", "move(0,1)", "pen right", show=False),

@@ -78,12 +78,6 @@ def parse_config(values: dict[str, str]) -> tuple[TrainConfig | None, list[str]]
 class HyperParams(Grid):
     """Labelled pickers and inputs in a grid; read with values(), change with set()."""
 
-    DEFAULT_CSS = """
-    HyperParams { grid-size: 6; grid-columns: 9 1fr 9 1fr 10 1fr; grid-rows: 1;
-                  height: auto; grid-gutter: 0 1; }
-    HyperParams Label { width: 100%; text-align: right; }
-    """
-
     def compose(self) -> ComposeResult:
         yield Label("preset")
         yield Select([(p, p) for p in PRESETS], value="lenet", allow_blank=False,

@@ -26,11 +26,6 @@ class RunSeries:
 class RunCurves(Horizontal):
     """Two plotext plots side by side: loss per step and running training accuracy (%)."""
 
-    DEFAULT_CSS = """
-    RunCurves { height: 14; }
-    RunCurves PlotextPlot { width: 1fr; height: 1fr; }
-    """
-
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.series: list[RunSeries] = []
