@@ -7,9 +7,9 @@ websocket clients at once as textual-serve's page does (`/ws?width=100&height=30
   ready       = connect until its list of lessons is filled ("Your own digit"); with
                 --explorer, every client then presses e and ready is until the explorer's
                 session is built ("press f");
-  key         = once every session is ready, every client presses keys (? then escape, --keys
-                times each, 0.2-1.0 s apart at random, seeded): key sent until the next
-                screen bytes arrive;
+  key         = once every session is ready, every client presses keys (--pair help: ? then
+                escape; arrows: down then up; --keys times each, 0.2-1.0 s apart at random,
+                seeded): key sent until the next screen bytes arrive;
   RSS, PSS    = of every session process (/proc/PID/smaps_rollup), summed, and per session.
 Bounded: at most 40 clients, every wait has a timeout, the server is stopped at the end.
 
@@ -112,14 +112,20 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-async def key_latency(client: ServeClient, keys: int, seed: int) -> list[float]:
-    """? opens help, escape closes it: time from each key to the next screen bytes."""
+PAIRS = {  # two keys pressed in turn, each undoing the other
+    "help": ("?", "\x1b"),  # the help screen over the current one, and back (a full repaint)
+    "arrows": ("\x1b[B", "\x1b[A"),  # down, up: the home list's highlight (a partial repaint)
+}
+
+
+async def key_latency(client: ServeClient, keys: int, seed: int, pair: str) -> list[float]:
+    """The pair's keys in turn: time from each key to the next screen bytes."""
     out, pace = [], random.Random(seed)
     for k in range(keys):
         await asyncio.sleep(pace.uniform(0.2, 1.0))  # people, not a synchronised flood
         frames = client.frames
         start = time.perf_counter()
-        await client.send_keys("?" if k % 2 == 0 else "\x1b")
+        await client.send_keys(PAIRS[pair][k % 2])
         while client.frames == frames and time.perf_counter() - start < 20:
             await asyncio.sleep(0.002)
         out.append(time.perf_counter() - start)
@@ -131,7 +137,7 @@ async def since_connect(client: ServeClient, needle: str, timeout: float) -> flo
     return time.perf_counter() - client.started
 
 
-async def room(url: str, n: int, keys: int, timeout: float, explorer: bool) -> dict:
+async def room(url: str, n: int, keys: int, timeout: float, explorer: bool, pair: str) -> dict:
     clients = [ServeClient(url, 100, 30) for _ in range(n)]
     await asyncio.gather(*(c.connect() for c in clients))
     text = await asyncio.gather(*(since_connect(c, TEXT, timeout) for c in clients))
@@ -142,7 +148,7 @@ async def room(url: str, n: int, keys: int, timeout: float, explorer: bool) -> d
         ready = await asyncio.gather(*(c.wait_for(EXPLORER_READY, timeout, after=m)
                                        for c, m in zip(clients, marks, strict=True)))  # fmt: skip
     await asyncio.sleep(1.0)  # let the last redraws settle
-    lat = await asyncio.gather(*(key_latency(c, keys, i) for i, c in enumerate(clients)))
+    lat = await asyncio.gather(*(key_latency(c, keys, i, pair) for i, c in enumerate(clients)))
     return {
         "clients": clients,
         "first_frame": [c.first_frame_s for c in clients],
@@ -152,12 +158,12 @@ async def room(url: str, n: int, keys: int, timeout: float, explorer: bool) -> d
     }
 
 
-def measure(n: int, keys: int, timeout: float, extra_env: dict, explorer: bool) -> dict:
+def measure(n: int, keys: int, timeout: float, extra_env: dict, explorer: bool, pair: str) -> dict:
     load_before = os.getloadavg()[0]  # the machine is shared: say how busy it was
     proc, url = start_server(n, extra_env)
     try:
         t0 = time.perf_counter()
-        result = asyncio.run(asyncio.wait_for(_measure(url, n, keys, timeout, proc, explorer),
+        result = asyncio.run(asyncio.wait_for(_measure(url, n, keys, timeout, proc, explorer, pair),
                                             timeout * 3))  # fmt: skip
         result["wall_s"] = time.perf_counter() - t0
         result["load_before"] = load_before
@@ -171,8 +177,8 @@ def measure(n: int, keys: int, timeout: float, extra_env: dict, explorer: bool) 
             proc.kill()
 
 
-async def _measure(url, n, keys, timeout, proc, explorer) -> dict:
-    r = await room(url, n, keys, timeout, explorer)
+async def _measure(url, n, keys, timeout, proc, explorer, pair) -> dict:
+    r = await room(url, n, keys, timeout, explorer, pair)
     below = descendants(proc.pid)
     forks = [p for p in below if ppid(p) == proc.pid and "tui.serve_fork" in cmdline(p)]
     pids = [p for p in below if p not in forks and (p_fork(p) or "tui.cli" in cmdline(p))]
@@ -221,6 +227,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write the results as JSON")
     parser.add_argument("--explorer", action="store_true",
                         help="every client opens the explorer (e) before the keys")  # fmt: skip
+    parser.add_argument("--pair", choices=sorted(PAIRS), default="help",
+                        help="the keys pressed: help (? escape) or arrows (down up)")  # fmt: skip
     args = parser.parse_args()
     if any(not 1 <= n <= MAX_SESSIONS for n in args.sessions):
         parser.error(f"--sessions between 1 and {MAX_SESSIONS}")
@@ -233,11 +241,12 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     results = []
     for n in args.sessions:
-        r = measure(n, args.keys, args.timeout, extra, args.explorer)
+        r = measure(n, args.keys, args.timeout, extra, args.explorer, args.pair)
         results.append(r)
         print(row(r), flush=True)
+    where = "explorer" if args.explorer else "home screen"
     print(f"targets at 30: {TARGETS}; load average {os.getloadavg()[0]:.1f}; "
-          f"{'explorer' if args.explorer else 'home screen'}; env {extra}")  # fmt: skip
+          f"{where}; keys {args.pair}; env {extra}")  # fmt: skip
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
     return 0
