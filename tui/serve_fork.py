@@ -21,6 +21,7 @@ import socket
 import sys
 
 MAX_MESSAGE = 1 << 20
+KERNELS = {"loaded": False}  # every kernel loaded here: sessions need no warm-up of their own
 
 
 def preload() -> None:
@@ -57,6 +58,7 @@ def warm_kernels() -> str:
     except (ValueError, ImportError, OSError) as exc:  # TBB would not load: nothing launched
         numba.config.THREADING_LAYER = "default"  # the sessions use the usual layer
         return f"each session loads its own (TBB: {exc})"
+    KERNELS["loaded"] = True
     return f"loaded once for every session ({numba.threading_layer()} threading layer)"
 
 
@@ -73,7 +75,9 @@ def run_session(env: dict, fds: list[int]) -> None:
     os.chdir(env.get("CNN_TUI_SESSION_DIR", "/"))
     from tui.app import CnnTuiApp
 
-    CnnTuiApp().run()  # the home screen: the lessons, then the explorer and the labs
+    # the home screen: the lessons, then the explorer and the labs; no background warm-up (a
+    # second of CPU in each of 30 sessions at once) when the kernels came with the fork
+    CnnTuiApp(warm_up=not KERNELS["loaded"]).run()
 
 
 def serve_forks(path: str) -> None:
