@@ -42,13 +42,14 @@ async def test_typing_a_digit_opens_the_answer_field_with_it(tmp_path, size):
         assert app.progress.count(1) == 1
 
 
-async def test_a_minus_sign_opens_the_field_too(tmp_path):
+@pytest.mark.parametrize("keys, typed", [(("minus", "6"), "-6"), (("full_stop", "5"), ".5")])
+async def test_a_minus_sign_or_a_point_opens_the_field_too(tmp_path, keys, typed):
     app = learn_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        await pilot.press("minus", "6")
+        await pilot.press(*keys)
         await pilot.pause()
-        assert app.screen.query_one("#lesson-answer").value == "-6"
+        assert app.screen.query_one("#lesson-answer").value == typed
 
 
 async def test_a_views_own_digit_key_wins_and_pages_without_a_question_stay_quiet(tmp_path):

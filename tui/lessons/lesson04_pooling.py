@@ -158,7 +158,7 @@ class PoolView(EngineWork, LessonView):
         s = self.state()
         line = Text(no_wrap=False)
         if hide:
-            line.append("output and gradient: your turn (a)", "bold")
+            line.append("output and gradient: your turn (type it)", "bold")
         elif self.kind == "max":
             tie = " (a tie: the first wins)" if s["tie"] else ""
             line.append(f"max {fmt(s['max_out'])}: {s['corner']}{tie} gets all of g = "

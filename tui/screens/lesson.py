@@ -43,7 +43,8 @@ BINDINGS = [
     # of a key, e.g. lesson 1's kernel editor's 0 and -, comes first: the view has the focus).
     *[
         Binding(key, f"answer('{char}')", "answer", show=False)
-        for key, char in [(str(d), str(d)) for d in range(10)] + [("minus", "-")]
+        for key, char in [(str(d), str(d)) for d in range(10)]
+        + [("minus", "-"), ("full_stop", ".")]
     ],
     Binding("e", "explore", "open the explorer"),
     Binding("t", "fold_text", "fold the text away / back"),
@@ -52,7 +53,7 @@ BINDINGS = [
     Binding("q", "quit", "quit"),
 ]
 # The key line: (key shown, what), in the order they are dropped last-first when space is short.
-KEY_LINE = [("PgDn/PgUp", "page"), ("n/p", "lesson"), ("a", "answer"), ("?", "help"),
+KEY_LINE = [("PgDn/PgUp", "page"), ("n/p", "lesson"), ("0-9", "answer"), ("?", "help"),
             ("q", "quit"), ("e", "explorer"), ("t", "fold text"), ("esc", "home")]  # fmt: skip
 _WARMED = {"done": False}  # the background compile runs once per process
 
@@ -228,7 +229,10 @@ class LessonScreen(Notices, Screen):
         prompt = Text("? ", style="bold")
         prompt.append(q.prompt_text(view.state()))
         if status == "open":
-            prompt.append("  (type your answer)", style="dim")
+            hint = "  (type your answer)"
+            room = (line.size.width or self.app.size.width) - 2
+            if prompt.cell_len + len(hint) <= room:  # a hint that wraps the line helps no one
+                prompt.append(hint, style="dim")
         elif status in ("right", "wrong"):
             prompt = Text(self.verdict.get(self.page, ""))
         line.update(prompt)
