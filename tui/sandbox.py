@@ -6,25 +6,14 @@ import os
 import stat
 from pathlib import Path
 
+from engine.files import kind
+
 # The server (tui.serve) gives every browser session its own private directory through this.
 SESSION_DIR_ENV = "CNN_TUI_SESSION_DIR"
 
 
 class SandboxError(ValueError):
     """A path a served session may not use; the message names the path (escape it to show it)."""
-
-
-def _kind(mode: int) -> str:
-    """What a non-regular file is, in words."""
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISFIFO(mode):
-        return "a pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
 
 
 class Sandbox:
@@ -84,19 +73,8 @@ class Sandbox:
         except OSError as exc:
             raise SandboxError(f"{text}: cannot be used ({exc.strerror or exc})") from None
         if not stat.S_ISREG(st.st_mode):
-            raise SandboxError(f"{text}: is {_kind(st.st_mode)}, not a regular file")
+            raise SandboxError(f"{text}: is {kind(st.st_mode)}, not a regular file")
         return real
-
-
-def check_regular_file(path: str | Path) -> None:
-    """Refuse, naming it, a path that exists but is not a regular file: opening a FIFO or a
-    device would block or read forever (stat does not open it, so this cannot block)."""
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return  # missing or unreadable: the reader says so in its own words
-    if not stat.S_ISREG(mode):
-        raise SandboxError(f"{os.fspath(path)}: is {_kind(mode)}, not a regular file")
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -213,7 +213,8 @@ async def test_inf_pixels_and_non_regular_files_give_a_message_not_a_crash_or_a_
         for field in ("image-path", "ckpt-path"):
             await open_path(pilot, screen, field, fifo)
             error = plain(screen.query_one("#pred-error"), 200)
-            assert f"{fifo}: is a pipe (FIFO), not a regular file" in error
+            what = "an image file" if field == "image-path" else "a checkpoint file"
+            assert f"{fifo}: is a named pipe (FIFO), not {what}" in error
         await open_path(pilot, screen, "ckpt-path", tmp_path)
         assert "is a directory" in plain(screen.query_one("#pred-error"), 200)
         np.testing.assert_array_equal(screen.probs, before)

@@ -76,8 +76,8 @@ def test_device_files_fifos_and_directories_are_refused(box):
         pytest.fail("cannot create a symlink in tmp")
     assert "leads outside" in refused(box, "null")
     os.mkfifo(box.root / "pipe")
-    assert "is a pipe (FIFO), not a regular file" in refused(box, "pipe")
-    assert "is a pipe (FIFO), not a regular file" in refused(box, "pipe", write=True)
+    assert "is a named pipe (FIFO), not a regular file" in refused(box, "pipe")
+    assert "is a named pipe (FIFO), not a regular file" in refused(box, "pipe", write=True)
     assert "is a directory, not a regular file" in refused(box, "sub")
     assert "is a directory, not a regular file" in refused(box, ".", write=True)
 
@@ -96,8 +96,8 @@ def test_a_device_node_inside_the_directory_is_refused(box, monkeypatch):
         return st
 
     monkeypatch.setattr(sandbox.os, "stat", fake_stat)
-    assert "is a device, not a regular file" in refused(box, "tty0")
-    assert "is a device, not a regular file" in refused(box, "tty0", write=True)
+    assert "is a character device, not a regular file" in refused(box, "tty0")
+    assert "is a character device, not a regular file" in refused(box, "tty0", write=True)
 
 
 def test_missing_files_and_folders_are_named(box):

@@ -23,7 +23,7 @@ from tui.colormode import use_color
 from tui.messages import Predicted
 from tui.render import bar_list, heatmap
 from tui.safety import why
-from tui.sandbox import check_regular_file, current
+from tui.sandbox import current
 from tui.widgets.labkit import LabKeys, held_out_split, tile
 
 SOURCES = (("pretrained lenet", "pretrained"), ("latest training run", "latest"),
@@ -194,7 +194,6 @@ class PredictScreen(LabKeys, Screen):
         if source == "checkpoint" and not ckpt:
             raise ValueError("type a checkpoint path in the field right of the picker")
         path = PRETRAINED_LENET if source == "pretrained" else current().resolve(ckpt)
-        check_regular_file(path)
         model, shape, _ = load(path)
         name = "pretrained lenet" if source == "pretrained" else current().shown(path)
         return model, tuple(shape), name
@@ -213,7 +212,6 @@ class PredictScreen(LabKeys, Screen):
             raise ValueError("type an image path first (o moves the cursor there)")
         try:
             resolved = current().resolve(path)
-            check_regular_file(resolved)
             prepared = prepare_image(resolved, tuple(shape[1:]))
             if not np.all(np.isfinite(prepared.pixels)):
                 raise ValueError("its pixels are not finite numbers")
