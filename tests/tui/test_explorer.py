@@ -242,6 +242,19 @@ async def test_a_refusal_stays_on_the_status_line_until_the_next_success():
         assert not screen.query_one("#status").has_class("-error")
 
 
+async def test_starting_a_run_clears_an_old_refusal_from_the_status_line():
+    app = CnnTuiApp(preset="article", start="explore")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await ready(pilot)
+        await pilot.press("x")  # nothing to stop: refused
+        assert status(screen).startswith("! no training run to stop: t starts one")
+        await pilot.press("t")  # the run starts: the status line says so, not the old refusal
+        await settle(pilot, lambda: status(screen).startswith("[running: t pauses, x stops]"))
+        assert not screen.query_one("#status").has_class("-error")
+        screen.stop_run()
+        await settle(pilot, lambda: not any(w.is_running for w in app.workers))
+
+
 @pytest.mark.parametrize(
     ("spec", "name"),
     [

@@ -378,6 +378,7 @@ class ExplorerScreen(Guarded, Screen):
         """Start, pause or resume training in the background."""
         if self.ready():
             self.query_one(TrainingRun).toggle(self.session)
+            self.query_one(StatusLine).report("")  # it worked: an old refusal no longer holds
             self.refresh_panes()
 
     def action_stop(self) -> None:
