@@ -205,6 +205,9 @@ class SessionService(AppService):
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         env = common_env(super()._build_environment(width, height))
         env[SESSION_DIR_ENV] = str(self.session_dir)
+        # a participant's lesson progress is theirs, kept with the session (not the server
+        # account's file, which every session would otherwise read and overwrite)
+        env["XDG_STATE_HOME"] = str(self.session_dir)
         which = presence.PRESENT_ENV if self.presenter else presence.FOLLOW_ENV
         env[which] = str(self.workshop.channel_path)
         return env

@@ -1,6 +1,7 @@
 """`cnn-tui serve` end to end: the page, a session over the websocket, following, a full room."""
 
 import asyncio
+import json
 import os
 import re
 import socket
@@ -109,6 +110,14 @@ async def test_a_session_arrives_over_the_websocket_and_a_key_changes_it(server)
         mark = client.mark()
         await client.send_keys("\r")  # enter: the highlighted first lesson
         await client.wait_for("Lesson 1 of 12", 30, after=mark)
+        # A right answer is saved in this participant's own directory, nowhere shared.
+        await client.send_keys("a")
+        await asyncio.sleep(1)
+        await client.send_keys("6\r")
+        await client.wait_for("6: right", 30, after=mark)
+        saved = private / "cnn-tui" / "progress.json"
+        assert await asyncio.to_thread(wait_until, saved.is_file)
+        assert json.loads(saved.read_text())
     finally:
         await client.close()
     assert await asyncio.to_thread(wait_until, lambda: not sessions(server))
