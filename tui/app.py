@@ -11,7 +11,7 @@ from textual._context import active_message_pump
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.worker import WorkerFailed
@@ -203,8 +203,14 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
 
     def action_command_palette(self) -> None:
         """Open the command palette (tui.palette: no search outlives its dismissal)."""
-        if self.use_command_palette and not Palette.is_open(self):
-            self.push_screen(Palette(id="--command-palette"))
+        if not self.use_command_palette or Palette.is_open(self):
+            return
+        if any(isinstance(screen, CommandPalette) for screen in self.screen_stack):
+            # A screen came up over an open palette (followed presenter, a late dialog); a
+            # second palette would repeat its id and Textual would raise DuplicateIds.
+            return self.notify("the command palette is open under this screen: close this one "
+                               "first (escape)", severity="warning", timeout=4)  # fmt: skip
+        self.push_screen(Palette(id="--command-palette"))
 
     # ---- bad input never ends the app ------------------------------------------------------
     def report_failure(self, doing: str, error: BaseException) -> None:

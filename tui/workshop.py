@@ -25,13 +25,15 @@ class WorkshopActions:
 
     def action_export(self) -> None:
         """Open the export dialog for the current screen (after the palette has closed)."""
-        self.call_after_refresh(self._open_export)
+        self.call_after_refresh(self._open_export, self.screen)
 
-    def _open_export(self) -> None:
+    def _open_export(self, asked_on) -> None:
         from tui.screens.export import ExportScreen, choices, default_directory
 
         screen = self.screen
-        if isinstance(screen, ExportScreen):
+        # A key typed meanwhile (ctrl+p right after s) brought another screen up: the export
+        # was for the screen it was asked on, not for that one (it opened over the palette).
+        if screen is not asked_on or isinstance(screen, ExportScreen):
             return
         items = choices(screen, self.export_screenshot())  # the screen, not the dialog over it
         self.push_screen(ExportScreen(items, self.export_dir or default_directory()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from _pilot import settle
+from _pilot import ready, settle
 from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import Input
 
@@ -80,3 +80,38 @@ async def test_a_key_typed_after_the_dismiss_starts_no_search(monkeypatch):
         await settle(pilot, lambda: not searches(app))
         names = [str(o.prompt).split("\n")[0] for o in palette.query_one(CommandList).options]
         assert names and all("q" in n.lower() for n in names)
+
+
+async def test_export_asked_just_before_the_palette_does_not_open_over_it(tmp_path, monkeypatch):
+    # Random keys: s then ctrl+p before a refresh; the export dialog (deferred a refresh) opened
+    # over the palette, and the next ctrl+p pushed a second palette: DuplicateIds.
+    from textual import events
+
+    from tui.screens.export import ExportScreen
+    from tui.screens.help import HelpScreen
+
+    monkeypatch.chdir(tmp_path)
+    app = CnnTuiApp(preset="article", warm_up=False)  # the explorer
+    async with app.run_test(size=SIZE) as pilot:
+        home = await ready(pilot)
+        app.action_export()  # s: the dialog opens after the next refresh …
+        app.action_command_palette()  # … and ctrl+p came first (keys queued on a busy app)
+        await settle(pilot, lambda: isinstance(app.screen, Palette))
+        await asyncio.sleep(0.2)
+        await pilot.pause()
+        assert not any(isinstance(s, ExportScreen) for s in app.screen_stack)
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is home)
+        await pilot.press("s")  # export alone still opens, for the screen it was asked on
+        await settle(pilot, lambda: isinstance(app.screen, ExportScreen))
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is home)
+        # Whatever brings a screen up over an open palette, ctrl+p then opens no second one.
+        await open_palette(pilot)
+        app.push_screen(HelpScreen([("k", "v")]))
+        await pilot.pause()
+        await app._post_message(events.Key("ctrl+p", None))
+        await pilot.pause()
+        assert sum(isinstance(s, CommandPalette) for s in app.screen_stack) == 1
+        assert "open under this screen" in [n.message for n in app._notifications][-1]
+        assert app.failures == [] and app.is_running
