@@ -60,17 +60,6 @@ def save(directory: str, filename: str, data: bytes) -> Path:
 class ExportScreen(Guarded, ModalScreen[None]):
     """The files the current screen can give; enter writes the highlighted one, escape closes."""
 
-    DEFAULT_CSS = """
-    ExportScreen { align: center middle; background: $background 60%; }
-    #export-body { width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: heavy $accent; padding: 0 1; background: $surface; }
-    #export-dir { width: 1fr; }
-    #export-dir-row { height: 1; }
-    #export-dir-row Static { width: 10; }
-    #export-list { height: auto; max-height: 10; }
-    #export-result { height: auto; min-height: 1; }
-    #export-result.-error { color: $error; text-style: bold; }
-    """
     BINDINGS = [Binding("escape", "dismiss", "close")]
 
     def __init__(self, items: list[Choice], directory: str) -> None:

@@ -182,16 +182,6 @@ def _wrap(text: str, width: int) -> list[str]:
 class ZoomScreen(Guarded, Screen[None]):
     """The zoomed view of the screen under it; it follows that screen's cursor and steps."""
 
-    DEFAULT_CSS = """
-    ZoomScreen { background: $background; }
-    #zoom-body { padding: 0 1; height: 1fr; }
-    #zoom-title { text-style: bold; height: auto; }
-    #zoom-grid { height: auto; margin-bottom: 1; width: 1fr; content-align-horizontal: center; }
-    #zoom-lhs { text-style: bold; height: auto; }
-    #zoom-eq { height: auto; width: 1fr; content-align-horizontal: center; }
-    #zoom-symbolic { height: auto; text-style: italic; }
-    #zoom-keys { dock: bottom; height: 1; }
-    """
     BINDINGS = [
         Binding("escape,q", "close", "close"),
         Binding("up", "move(-1, 0)", "up", show=False),
