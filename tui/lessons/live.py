@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
 from textual.message import Message
 from textual_plotext import PlotextPlot
 
 from tui.lessons.base import LessonView
+from tui.lessons.compute import Cancelled, EngineJobs
 from tui.widgets.gradflow import compact as short_name  # noqa: F401  (the lessons' import)
 
 COLORS = ("cyan", "orange", "green", "magenta")
@@ -23,14 +22,6 @@ class RunStep(Message):
     name: str
     step: int
     total: int
-
-
-@dataclass
-class RunDone(Message):
-    """A lesson's worker finished: its result, or the error that stopped it."""
-
-    result: Any = None
-    error: str = ""
 
 
 class Curves(PlotextPlot):
@@ -63,10 +54,6 @@ def progress_bar(done: int, total: int, width: int = 20) -> str:
     return f"[{'█' * n}{'·' * (width - n)}] {done}/{total}"
 
 
-class Cancelled(Exception):
-    """The lesson's worker was cancelled (the lesson closed): stop training."""
-
-
 def reporter(view, post_step=True):
     """An on_step(name, Progress) for engine runs in a worker: posts RunStep, stops if cancelled.
 
@@ -85,32 +72,23 @@ def reporter(view, post_step=True):
     return on_step
 
 
-class LiveView(LessonView):
+class LiveView(EngineJobs, LessonView):
     """A lesson view built from child widgets, repainted by redraw(), with engine jobs.
 
-    start(kind, fn) runs fn() in a thread worker (one per kind at a time); its result comes
-    back to done(kind, result) on the UI thread, an exception to self.problem. Training
-    jobs report through reporter(self), which shows progress in self.status.
+    start(kind, fn) (compute.EngineJobs) runs fn() in a thread worker; its result comes back to
+    done(kind, result) on the UI thread, an exception to self.problem. Training jobs report
+    through reporter(self), which shows progress in self.status.
     """
 
     # Long lines (equations, run summaries) wrap: the tables are drawn to fit the room.
     DEFAULT_CSS = "LiveView, LiveView Static { text-wrap: wrap; } LiveView Static { height: auto; }"
     LABELS: dict[str, str] = {}  # run names as the status line says them
 
-    problem = ""
     status = ""
     losses: dict[str, list[float]] = {}  # per run: the loss of every step so far
 
     def redraw(self) -> None:
         """Repaint the children from the current state."""
-
-    def done(self, kind: str, result) -> None:
-        """A job's result, on the UI thread."""
-
-    def start(self, kind: str, fn) -> None:
-        """Run fn() in a thread worker named kind; a running job of that kind is replaced."""
-        self.run_worker(partial(self._job, kind, fn), thread=True, group=f"{self.id}-{kind}",
-                        exclusive=True, exit_on_error=False)  # fmt: skip
 
     def train(self, kind: str, run, names) -> None:
         """Start run(on_step) as a job; on_step reports progress and collects self.losses."""
@@ -131,21 +109,10 @@ class LiveView(LessonView):
         self.start(kind, job)
         self.redraw()
 
-    def _job(self, kind: str, fn) -> None:
-        try:
-            result = fn()
-        except Cancelled:
-            return
-        except Exception as exc:  # a missing file, a diverged run: say so, keep the lesson
-            self.post_message(RunDone(error=f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(RunDone(result=(kind, result)))
+    def failed(self, kind: str, problem: str) -> None:
+        self.problem, self.status = problem, ""
 
-    def on_run_done(self, message: RunDone) -> None:
-        if message.error:
-            self.problem, self.status = message.error, ""
-        else:
-            self.done(*message.result)
+    def finished(self, kind: str) -> None:
         self.changed()
         self.redraw()
 
