@@ -103,7 +103,8 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
     lab_latest: LabModel | None = None  # set by the training lab, read by the predict screen
 
     TITLE = "cnn-tui"
-    CSS_PATH = [PANES_TCSS, "app.tcss", "screens.tcss", "lab.tcss"]  # a later file wins a tie
+    # Styles: the panes, the explorer and dialogs, other screens, labs, lessons (later wins a tie).
+    CSS_PATH = [PANES_TCSS, "app.tcss", "screens.tcss", "lab.tcss", "lessons.tcss"]
     COMMANDS = App.COMMANDS | {ActionsProvider, WorkshopCommands}
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [  # Textual adds App.BINDINGS (ctrl+q, ctrl+c) itself

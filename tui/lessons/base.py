@@ -165,15 +165,6 @@ def unfilled(text: str) -> list[str]:
 class LessonView(Widget, can_focus=True):
     """Base of a lesson's live view: owns its engine state, reports changes to the screen."""
 
-    DEFAULT_CSS = """
-    LessonView {
-        height: auto;
-        padding: 0 1;
-        text-wrap: nowrap;
-        text-overflow: clip;
-    }
-    """
-
     concealed: reactive[bool] = reactive(False)  # a question is open: hide its answer
     SECRET: frozenset[str] = frozenset()  # placeholders shown as "?" while concealed
 

@@ -40,10 +40,6 @@ class ActivationView(EngineWork, LessonView):
 
     SECRET = frozenset({"sig_max", "five"})
 
-    DEFAULT_CSS = """
-    ActivationView PlotextPlot { height: 12; }
-    ActivationView Static { height: auto; }
-    """
     BINDINGS = [
         Binding("f", "function(1)", "function"),
         Binding("left", "move(-1)", "move x", key_display="←→"),

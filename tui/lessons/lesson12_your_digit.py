@@ -78,14 +78,6 @@ class DrawView(LiveView):
         Binding("x", "canvas('toggle_eraser')", "eraser"),
         Binding("o", "open", "open image"),
     ]
-    DEFAULT_CSS = """
-    DrawView Horizontal { height: auto; }
-    DrawView #draw-probs { width: 1fr; height: auto; padding: 0 0 0 1; text-wrap: nowrap;
-        text-overflow: clip; }
-    DrawView #draw-maps, DrawView #draw-note { height: auto; }
-    DrawView Input { display: none; }
-    DrawView.-opening Input { display: block; }
-    """
 
     def __init__(self) -> None:
         super().__init__(id="draw-view")

@@ -27,8 +27,6 @@ class RunStep(Message):
 class Curves(PlotextPlot):
     """Several named curves overlaid on one plot, distinguishable with and without colour."""
 
-    DEFAULT_CSS = "Curves { height: 12; }"
-
     def show(self, series: dict, title: str, xlabel: str, color: bool) -> None:
         """series: {label: (xs, ys)}; styles cycle by position."""
         plt = self.plt
@@ -80,8 +78,6 @@ class LiveView(EngineJobs, LessonView):
     through reporter(self), which shows progress in self.status.
     """
 
-    # Long lines (equations, run summaries) wrap: the tables are drawn to fit the room.
-    DEFAULT_CSS = "LiveView, LiveView Static { text-wrap: wrap; } LiveView Static { height: auto; }"
     LABELS: dict[str, str] = {}  # run names as the status line says them
 
     status = ""

@@ -75,20 +75,6 @@ class LessonScreen(Notices, Screen):
     """One lesson: pages of text, the live views they use, and their questions."""
 
     BINDINGS = BINDINGS
-    DEFAULT_CSS = """
-    LessonScreen { layout: vertical; }
-    #lesson-head { height: 1; background: $primary 30%; text-style: bold; padding: 0 1; }
-    #lesson-body { height: 1fr; }
-    #lesson-text { width: 44; border-right: tall $primary 40%; scrollbar-size-vertical: 1; }
-    #lesson-text Markdown { margin: 0; padding: 0 1; }
-    #lesson-view { width: 1fr; padding: 0 0 0 1; }
-    #lesson-question { height: auto; max-height: 4; padding: 0 1; background: $panel; }
-    #lesson-answer { display: none; height: 1; border: none; padding: 0 1; }
-    LessonScreen.-asking #lesson-answer { display: block; }
-    LessonScreen.-narrow #lesson-text { width: 34; }
-    LessonScreen.-folded #lesson-text { display: none; }
-    #lesson-keys { height: 1; background: $panel; }
-    """
 
     def __init__(self, number: int, page: int = 0, warm_up: bool = True) -> None:
         super().__init__()
