@@ -18,6 +18,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import LoadingIndicator
 
 from tui.safety import Guarded
+from tui.widgets.option_list import can_page
 
 
 class Palette(Guarded, CommandPalette):
@@ -61,6 +62,14 @@ class Palette(Guarded, CommandPalette):
 
         return super().set_timer(delay, callback, **kwargs)
 
+    def _action_command_list(self, action: str) -> None:
+        # pageup right as new matches come in, before the list is laid out: Textual's
+        # OptionList has no map of its lines yet and raised KeyError (random keys found it).
+        lists = self.query(CommandList)
+        if not lists or (action.startswith("page_") and not can_page(lists.first())):
+            return
+        super()._action_command_list(action)
+
     def _watch__list_visible(self) -> None:
         if self.query(CommandList) and self.query("#--input"):
             super()._watch__list_visible()
@@ -68,4 +77,3 @@ class Palette(Guarded, CommandPalette):
     async def _watch__show_busy(self) -> None:
         if self.query(LoadingIndicator) and self.query(CommandList):
             await super()._watch__show_busy()
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from _pilot import ready, settle
 from textual.command import CommandInput, CommandList, CommandPalette
 from textual.widgets import Input
@@ -115,3 +116,41 @@ async def test_export_asked_just_before_the_palette_does_not_open_over_it(tmp_pa
         assert sum(isinstance(s, CommandPalette) for s in app.screen_stack) == 1
         assert "open under this screen" in [n.message for n in app._notifications][-1]
         assert app.failures == [] and app.is_running
+
+
+async def test_pageup_as_matches_arrive_before_the_list_is_laid_out():
+    # Random keys (seed 2018807828): pageup right as new matches came in, before the list was
+    # laid out: Textual's OptionList had no map of its lines and raised KeyError.
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=SIZE) as pilot:
+        palette = await open_palette(pilot)
+        commands = palette.query_one(CommandList)
+        matches = list(commands.options)
+        await pilot.press("z", "q")  # nothing matches: the list is hidden, it has no room
+        await settle(pilot, lambda: not palette._list_visible and not commands.option_count)
+        await pilot.pause()
+        palette._refresh_command_list(commands, matches, True)  # the matches of a new search
+        palette._action_command_list("page_up")  # … and pageup, in the same instant
+        palette._action_command_list("page_down")
+        await pilot.pause()
+        await settle(pilot, lambda: commands.scrollable_content_region.height > 0)
+        await pilot.press("pagedown")  # once laid out, paging works
+        assert commands.highlighted > 0
+        assert app.failures == [] and app.is_running
+
+
+@pytest.mark.parametrize("size", [(40, 10), (60, 4)])
+async def test_pageup_and_pagedown_on_a_home_list_with_no_room(size):
+    # The home list at 40x10 has no row to show: pagedown raised KeyError (Textual's OptionList).
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.resize_terminal(*size)
+        await pilot.pause()
+        await pilot.press("pagedown", "pageup", "down")
+        await pilot.pause()
+        assert app.failures == [] and app.is_running
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("pagedown")
+        assert app.screen.query_one("#home-list").highlighted > 1
