@@ -1,7 +1,7 @@
 """The bad-input catalogue of the engine: every bad checkpoint, image and argument is refused
 with a message naming the file and the problem, and nothing changes (model, rng, files).
 
-The cases are data in tests/engine/bad_input.py; the CLI catalogue reuses them.
+The cases are data in tests/engine/bad_*.py; the CLI catalogue reuses them.
 """
 
 import hashlib
@@ -21,7 +21,7 @@ from engine.images import NO_INK_NOTE, ImageError, image_to_input, prepare_image
 from engine.limits import LimitError, check_input_shape, check_spec
 from engine.model import from_spec
 from engine.presets import build_preset
-from tests.engine import bad_input as bad
+from tests.engine import bad_checkpoints, bad_files, bad_images
 
 
 def snapshot(directory: Path) -> dict:
@@ -70,8 +70,8 @@ def in_thread(fn, *args):
 
 
 CHECKPOINT_CASES = [
-    *[(i, lambda d, a, m=m: m(d), rx) for i, m, rx in bad.NOT_REGULAR],
-    *bad.CHECKPOINTS,
+    *[(i, lambda d, a, m=m: m(d), rx) for i, m, rx in bad_files.NOT_REGULAR],
+    *bad_checkpoints.CHECKPOINTS,
 ]
 
 
@@ -98,7 +98,7 @@ def test_a_bad_checkpoint_is_named_and_changes_nothing(tmp_path, good_arrays, ma
 
 def test_the_good_arrays_load(tmp_path, good_arrays):
     """The catalogue's base checkpoint is fine: each case's error comes from its one change."""
-    made = bad.edited()(tmp_path, good_arrays)
+    made = bad_checkpoints.edited()(tmp_path, good_arrays)
     model, shape, meta = load(made)
     assert (
         shape == (1, 28, 28) and meta == {"note": "good"} and model.num_parameters() == 9098
@@ -120,7 +120,7 @@ def member_reads(monkeypatch):
 
 
 def test_the_zip_bomb_is_refused_before_anything_is_inflated(tmp_path, good_arrays, member_reads):
-    path = bad.zip_bomb(tmp_path, good_arrays)
+    path = bad_checkpoints.zip_bomb(tmp_path, good_arrays)
     with pytest.raises(CheckpointError, match="inflates to 83,886,208 bytes"):
         load(path)
     assert member_reads == []  # refused from the archive's directory alone
@@ -128,7 +128,7 @@ def test_the_zip_bomb_is_refused_before_anything_is_inflated(tmp_path, good_arra
 
 def test_the_archive_total_is_capped(tmp_path, good_arrays, monkeypatch):
     monkeypatch.setattr(engine.npz, "MAX_ARCHIVE_BYTES", 50_000)  # lenet's members: ~37 KB + text
-    path = bad.edited(p6=np.zeros(5_000, np.float32))(tmp_path, good_arrays)
+    path = bad_checkpoints.edited(p6=np.zeros(5_000, np.float32))(tmp_path, good_arrays)
     with pytest.raises(
         CheckpointError, match=r"members inflate to [\d,]+ bytes; the limit is 50,000"
     ):
@@ -136,11 +136,11 @@ def test_the_archive_total_is_capped(tmp_path, good_arrays, monkeypatch):
 
 
 def test_each_member_is_read_once(tmp_path, good_arrays, member_reads):
-    load(bad.edited()(tmp_path, good_arrays))
+    load(bad_checkpoints.edited()(tmp_path, good_arrays))
     assert sorted(member_reads) == sorted(good_arrays)
 
 
-IMAGE_CASES = [*bad.NOT_REGULAR, *bad.IMAGE_ERRORS]
+IMAGE_CASES = [*bad_files.NOT_REGULAR, *bad_images.IMAGE_ERRORS]
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,9 @@ def test_a_bad_image_is_named_and_changes_nothing(tmp_path, maker, match):
 
 
 @pytest.mark.parametrize(
-    ("maker", "blank"), [c[1:] for c in bad.IMAGE_ODDITIES], ids=[c[0] for c in bad.IMAGE_ODDITIES]
+    ("maker", "blank"),
+    [c[1:] for c in bad_images.IMAGE_ODDITIES],
+    ids=[c[0] for c in bad_images.IMAGE_ODDITIES],
 )
 def test_odd_images_give_finite_input_and_say_when_there_is_no_ink(tmp_path, maker, blank):
     out = prepare_image(maker(tmp_path))
@@ -173,7 +175,7 @@ def test_an_inf_tiff_no_longer_crashes(tmp_path):
     """Issue 8 item 3: +inf strokes on finite paper made (inf - lo) / inf = NaN, and then
     'zero-size array to reduction operation minimum' escaped prepare_image."""
     path = tmp_path / "inf.tif"
-    Image.fromarray(bad.stroke(np.inf, 0.0).astype(np.float32), mode="F").save(path)
+    Image.fromarray(bad_images.stroke(np.inf, 0.0).astype(np.float32), mode="F").save(path)
     out = prepare_image(path)
     assert not out.blank and np.all(np.isfinite(out.pixels)) and out.pixels.max() == 1.0
 
@@ -195,24 +197,25 @@ ENGINE_CALLS = [
     ("input-shape-2d", lambda: image_to_input(Image.new("L", (5, 5)), (28, 28)), ValueError,
      r"needs a \(C, H, W\) model input shape, got \(28, 28\)"),
     ("spec-none", lambda: from_spec(None), ValueError, r"spec must be a dict with a 'type'"),
-    ("spec-deep", lambda: check_spec(bad.nested_blocks(40)), LimitError, r"nested more than 16"),
-    ("spec-huge-linear", lambda: check_spec(bad.linear(10**5, 10**5)), LimitError,
+    ("spec-deep", lambda: check_spec(bad_checkpoints.nested_blocks(40)), LimitError,
+     r"nested more than 16"),
+    ("spec-huge-linear", lambda: check_spec(bad_checkpoints.linear(10**5, 10**5)), LimitError,
      r"10,000,100,000"),
     ("shape-huge", lambda: check_input_shape((1, 10**6, 10**6)), LimitError,
      r"1,000,000,000,000 values per sample; the limit is 1,048,576"),
     ("shape-empty", lambda: check_input_shape(()), LimitError, r"at least 1"),
-    ("open-fifo", lambda d: open_regular(bad.fifo(d), "image file"), NotARegularFile,
+    ("open-fifo", lambda d: open_regular(bad_files.fifo(d), "image file"), NotARegularFile,
      r"is a named pipe \(FIFO\), not an image file"),
     ("open-dir", lambda d: open_regular(d, "checkpoint file"), NotARegularFile,
      r"is a directory, not a checkpoint file"),
     ("output-dir", lambda d: check_output(d), NotARegularFile, r"is a directory; give a file"),
-    ("output-fifo", lambda d: check_output(bad.fifo(d)), NotARegularFile, r"is a named pipe"),
+    ("output-fifo", lambda d: check_output(bad_files.fifo(d)), NotARegularFile, r"is a named pipe"),
     ("output-dev-null", lambda: check_output("/dev/null"), NotARegularFile,
      r"is a character device"),
     ("output-no-dir", lambda d: check_output(d / "no" / "m.npz"), NotARegularFile,
      r"directory .*no does not exist"),
-    ("output-under-file", lambda d: check_output(bad.digit_png(d) / "m.npz"), NotARegularFile,
-     r"directory .*one\.png is not a directory"),
+    ("output-under-file", lambda d: check_output(bad_images.digit_png(d) / "m.npz"),
+     NotARegularFile, r"directory .*one\.png is not a directory"),
     ("save-shape", lambda d: save(d / "m.npz", build_preset("lenet").model, (3, 28, 28)),
      CheckpointError, r"m\.npz: input shape \(3, 28, 28\) does not fit"),
     ("save-meta", lambda d: save(d / "m.npz", build_preset("lenet").model, (1, 28, 28),

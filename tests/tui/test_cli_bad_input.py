@@ -1,7 +1,7 @@
 """The bad-input catalogue of `cnn-tui`: every flag out of range and every bad file is one
 line on stderr naming the flag or file and the problem, exit code 2, nothing written.
 
-Bad files come from tests/engine/bad_input.py (shared with the engine catalogue).
+Bad files come from tests/engine/bad_*.py (shared with the engine catalogue).
 """
 
 import errno
@@ -20,7 +20,7 @@ import engine.files
 from engine import paths
 from engine.images import NO_INK_NOTE
 from engine.presets import MNIST_PRESETS
-from tests.engine import bad_input as bad
+from tests.engine import bad_checkpoints, bad_files, bad_images
 from tui import cli
 from tui.cli import main
 
@@ -111,7 +111,7 @@ def in_thread(fn):
     return not t.is_alive(), box.get("code")
 
 
-IMAGE_CASES = [*bad.NOT_REGULAR, *bad.IMAGE_ERRORS]
+IMAGE_CASES = [*bad_files.NOT_REGULAR, *bad_images.IMAGE_ERRORS]
 
 
 @pytest.mark.parametrize(
@@ -130,8 +130,8 @@ def test_a_bad_image_is_one_line_naming_it(capsys, tmp_path, maker, match):
 
 
 MODEL_CASES = [
-    *[(i, lambda d, a, m=m: m(d), rx) for i, m, rx in bad.NOT_REGULAR],
-    *bad.CHECKPOINTS,
+    *[(i, lambda d, a, m=m: m(d), rx) for i, m, rx in bad_files.NOT_REGULAR],
+    *bad_checkpoints.CHECKPOINTS,
 ]
 
 
@@ -180,12 +180,12 @@ def read_only(monkeypatch, directory: Path):
 
 OUT_CASES = [
     # (id, maker of the --out path, what the line names)
-    ("directory", bad.directory, r"--out .*folder: is a directory"),
-    ("fifo", bad.fifo, r"--out .*pipe: is a named pipe \(FIFO\)"),
+    ("directory", bad_files.directory, r"--out .*folder: is a directory"),
+    ("fifo", bad_files.fifo, r"--out .*pipe: is a named pipe \(FIFO\)"),
     ("dev-null", lambda d: Path("/dev/null"), r"--out /dev/null: is a character device"),
-    ("socket", bad.unix_socket, r"--out .*sock: is a socket"),
+    ("socket", bad_files.unix_socket, r"--out .*sock: is a socket"),
     ("missing-dir", lambda d: d / "nope" / "m.npz", r"directory .*nope does not exist"),
-    ("under-a-file", lambda d: bad.digit_png(d) / "m.npz", r"one\.png is not a directory"),
+    ("under-a-file", lambda d: bad_images.digit_png(d) / "m.npz", r"one\.png is not a directory"),
 ]
 
 
@@ -253,7 +253,7 @@ def test_same_seed_same_bytes(capsys, tmp_path):
 
 def test_predict_on_a_fifo_returns_at_once(capsys, tmp_path):
     """Issue 8 item 10: `cnn-tui predict PIPE` blocked forever in open()."""
-    pipe = bad.fifo(tmp_path)
+    pipe = bad_files.fifo(tmp_path)
     done, code = in_thread(lambda: main(["predict", str(pipe)]))
     assert done and code == 2
     assert f"{pipe}: is a named pipe (FIFO), not an image file" in one_line(capsys.readouterr()[1])
@@ -262,7 +262,7 @@ def test_predict_on_a_fifo_returns_at_once(capsys, tmp_path):
 def test_predict_on_inf_tiffs(capsys, tmp_path):
     """Issue 8 items 3 and 14: an inf stroke crashed predict; a blank image got no note."""
     stroke, blank = tmp_path / "stroke.tif", tmp_path / "blank.tif"
-    Image.fromarray(bad.stroke(np.inf, 0.0).astype(np.float32), mode="F").save(stroke)
+    Image.fromarray(bad_images.stroke(np.inf, 0.0).astype(np.float32), mode="F").save(stroke)
     Image.fromarray(np.full((28, 28), np.inf, np.float32), mode="F").save(blank)
     code, out, err = run(capsys, ["predict", stroke])
     assert code == 0 and err == "" and "note:" not in out
@@ -273,7 +273,9 @@ def test_predict_on_inf_tiffs(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("maker", "blank"), [c[1:] for c in bad.IMAGE_ODDITIES], ids=[c[0] for c in bad.IMAGE_ODDITIES]
+    ("maker", "blank"),
+    [c[1:] for c in bad_images.IMAGE_ODDITIES],
+    ids=[c[0] for c in bad_images.IMAGE_ODDITIES],
 )
 def test_odd_images_predict_with_a_note_exactly_when_blank(capsys, tmp_path, maker, blank):
     code, out, err = run(capsys, ["predict", maker(tmp_path)])
@@ -305,7 +307,8 @@ def test_one_list_of_presets_everywhere(capsys):
     "summary", ["\x1b[2J\x1b]0;pwned\x07", "line\nbreak\r", "x" * 5000, {"a": 1}, ["\x1b[31m"]]
 )
 def test_text_from_a_model_file_cannot_drive_the_terminal(capsys, tmp_path, good_arrays, summary):
-    path = bad.edited(meta=np.array(json.dumps({"summary": summary})))(tmp_path, good_arrays)
+    meta = np.array(json.dumps({"summary": summary}))
+    path = bad_checkpoints.edited(meta=meta)(tmp_path, good_arrays)
     code, out, err = run(capsys, ["predict", SAMPLE, "--model", path])
     assert code == 0 and err == ""
     model_line = out.splitlines()[1]
