@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _pilot import plain
-
-from tui.app import CnnTuiApp
-from tui.progress import Progress
-
-
-def learn_app(tmp_path, number: int = 1) -> CnnTuiApp:
-    """Lesson `number` with its own progress file and no background compile."""
-    progress = Progress(tmp_path / "progress.json")
-    return CnnTuiApp(start="learn", lesson=number, warm_up=False, progress=progress)
-
-
-def question_line(screen) -> str:
-    return plain(screen.query_one("#lesson-question"), 200)
+from _lessons import learn_app, question_line
 
 
 # ---- typing the answer ----------------------------------------------------------------------
