@@ -149,3 +149,62 @@ async def test_lesson_three_zoom_sums_eight_channels_to_the_engines_output(tmp_p
         assert shown.plane[i, j] == view.result["engine_value"]  # conv2's forward, the engine
         assert abs(shown.explanation.total - view.result["engine_value"]) < 1e-4
         assert f"[{i},{j}]" in title(z)
+
+
+def answered_all(tmp_path, number: int) -> CnnTuiApp:
+    from tui import lessons
+
+    return learn(tmp_path, number, answered=len(lessons.load(number).questions))
+
+
+async def test_lesson_four_exports_and_zooms_the_pool_its_windows_make(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = answered_all(tmp_path, 4)
+    async with app.run_test(size=(100, 30)) as pilot:
+        lesson = app.screen
+        await settle(pilot, lambda: lesson.view is not None and lesson.view.result is not None)
+        view = lesson.view
+        z = await zoom(pilot)
+        await pilot.press("right")  # the window one to the right
+        await settle(pilot, lambda: view.pos == (0, 1))
+        shown = z.source.zoom_view()
+        patch = view.result["patch"]  # (4, 4) of a real feature map
+        n = patch.shape[0] // 2  # MaxPool2d(2)
+        by_hand = np.array([[patch[2 * i : 2 * i + 2, 2 * j : 2 * j + 2].max() for j in range(n)]
+                            for i in range(n)])  # fmt: skip
+        assert view.kind == "max" and np.array_equal(shown.plane, by_hand)
+        assert shown.cursor == (0, 1) and "[0,1]" in title(z)
+        await pilot.press("escape")
+        await open_dialog(pilot)
+        await pick(pilot, f"lesson 4 max pool output ({n}×{n}) as .npy")
+        assert np.array_equal(np.load(tmp_path / "lesson-4-max-pool-output.npy"), by_hand)
+
+
+async def test_lesson_six_mse_gradient_and_lesson_eight_losses(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    app = answered_all(tmp_path, 6)
+    async with app.run_test(size=(100, 30)) as pilot:
+        lesson = app.screen
+        await settle(pilot, lambda: lesson.view is not None)
+        mse = len(lesson.lesson.pages) - 1  # the MSE page is the last
+        lesson.show_page(mse)
+        await settle(pilot, lambda: lesson.view.result is not None)
+        view = lesson.view
+        z = await zoom(pilot)
+        r = view.result
+        by_hand = 2 * (r["pred"].astype(np.float64) - r["target"]) / r["pred"].size
+        np.testing.assert_allclose(z.source.zoom_view().plane, by_hand, rtol=1e-6)
+        await pilot.press("escape")
+
+        lesson.action_lesson(8)  # the optimizers: their runs' losses export as curves
+        await settle(pilot, lambda: getattr(app.screen, "number", 0) == 8)
+        await settle(pilot, lambda: app.screen.view is not None)
+        view8 = app.screen.view
+        view8.losses = {name: [2.0 - k / 4 for k in range(3)] for name in view8.losses}
+        await open_dialog(pilot)
+        await pick(pilot, "lesson 8 losses (3 points) as .csv")
+        with (tmp_path / "lesson-8-losses.csv").open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert [int(row["step"]) for row in rows] == [1, 2, 3]
+        for name in view8.losses:
+            assert [float(row[f"{name} loss"]) for row in rows] == [2.0, 1.75, 1.5]

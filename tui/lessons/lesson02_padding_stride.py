@@ -130,6 +130,34 @@ class PadStrideView(EngineWork, LessonView):
         return ([int(r) for r in np.flatnonzero(reads.sum(axis=1) == 0)],
                 [int(c) for c in np.flatnonzero(reads.sum(axis=0) == 0)])  # fmt: skip
 
+    # ---- workshop: s exports, Z enlarges (nothing while a question is open) ---------------
+    def exportables(self) -> list:
+        """The input, the kernel, the output and how often each pixel is read."""
+        from tui.export import TensorExport
+
+        r = self.result
+        if r is None or self.concealed or not r["shape"]:
+            return []
+        k, s, p = (self.settings[n] for n in "ksp")
+        tag = f"lesson 2 k{k} s{s} p{p}"
+        return [TensorExport(f"{tag} input", self.x[0, 0]),
+                TensorExport(f"{tag} kernel", r["kernel"]),
+                TensorExport(f"{tag} output", r["out"]),
+                TensorExport(f"{tag} reads per pixel", r["reads"], signed=False)]  # fmt: skip
+
+    def zoom_view(self):
+        """How many windows read each input pixel, in large type."""
+        from tui.screens.zoom import ZoomView
+
+        r = self.result
+        k, s, p = (self.settings[n] for n in "ksp")
+        title = f"windows reading each input pixel (k={k}, s={s}, p={p})"
+        if r is None or not r["shape"]:
+            return ZoomView(title, None, message=(r or {}).get("refusal") or "computing …")
+        if self.concealed:
+            return ZoomView(title, None, message="the question is open (a)")
+        return ZoomView(title, r["reads"], message=r["formula"])
+
     def state(self) -> dict:
         r = self.result or {}
         shape = r.get("shape")

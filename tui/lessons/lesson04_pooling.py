@@ -110,6 +110,36 @@ class PoolView(EngineWork, LessonView):
         flat = int(self.result["argmax"][self.pos])
         return divmod(flat, self.result["patch"].shape[1])
 
+    # ---- workshop: s exports, Z enlarges (nothing while a question is open) ---------------
+    def exportables(self) -> list:
+        """The patch, both pools' outputs and the gradients they pass back."""
+        from tui.export import TensorExport
+
+        r = self.result
+        if r is None or self.concealed:
+            return []
+        items = [TensorExport(f"lesson 4 patch of channel {self.channel}", r["patch"])]
+        for kind in ("max", "average"):
+            items.append(TensorExport(f"lesson 4 {kind} pool output", r["out"][kind]))
+            items.append(TensorExport(f"lesson 4 {kind} pool grad_input", r["grad_in"][kind]))
+        return items
+
+    def zoom_view(self):
+        """The pooled output with the window's cell under the cursor."""
+        from tui.screens.zoom import ZoomView
+
+        r = self.result
+        title = f"{self.kind} pool output"
+        if r is None:
+            return ZoomView(title, None, message="computing …")
+        if self.concealed:
+            return ZoomView(title, None, message="the question is open (a)")
+        return ZoomView(title, r["out"][self.kind], self.pos)
+
+    def zoom_move(self, di: int, dj: int) -> None:
+        """The zoom's arrows move the window."""
+        self.action_move(di, dj)
+
     def state(self) -> dict:
         r = self.result
         if r is None:

@@ -82,6 +82,31 @@ class CrossEntropyView(EngineWork, LessonView):
         self.target = (current + delta) % 10
         self.compute()
 
+    # ---- workshop: s exports, Z enlarges (nothing while a question is open) ---------------
+    def exportables(self) -> list:
+        """The ten logits, their softmax and the loss's gradient."""
+        from tui.export import TensorExport
+
+        r = self.result
+        if r is None or self.concealed:
+            return []
+        tag = f"lesson 6 digit {self.index} target {r['target']}"
+        return [TensorExport(f"{tag} logits", r["logits"]),
+                TensorExport(f"{tag} softmax", r["p"], signed=False),
+                TensorExport(f"{tag} grad of the loss", r["grad"])]  # fmt: skip
+
+    def zoom_view(self):
+        """The ten probabilities, the target's under the cursor."""
+        from tui.screens.zoom import ZoomView
+
+        r = self.result
+        if r is None or self.concealed:
+            why = "computing …" if r is None else "the question is open (a)"
+            return ZoomView("softmax probabilities", None, message=why)
+        loss = f"loss = -log p[{r['target']}] = {r['loss']:.4g}"
+        return ZoomView(f"softmax probabilities · target {r['target']}", r["p"][None, :],
+                        (0, r["target"]), message=loss)  # fmt: skip
+
     def state(self) -> dict:
         return dict(self.result or {})
 
@@ -173,6 +198,33 @@ class MseView(EngineWork, LessonView):
         """Change the target at the selected element by 1."""
         self.target[self.pos] = np.clip(self.target[self.pos] + delta, -20, 20)
         self.compute()
+
+    # ---- workshop: s exports, Z enlarges (nothing while a question is open) ---------------
+    def exportables(self) -> list:
+        """The prediction, the target and the gradient of the MSE."""
+        from tui.export import TensorExport
+
+        r = self.result
+        if r is None or self.concealed:
+            return []
+        return [TensorExport("lesson 6 mse prediction", r["pred"]),
+                TensorExport("lesson 6 mse target", r["target"]),
+                TensorExport("lesson 6 mse grad", r["grad"])]  # fmt: skip
+
+    def zoom_view(self):
+        """The gradient 2(y - t)/n with the selected element under the cursor."""
+        from tui.screens.zoom import ZoomView
+
+        r = self.result
+        if r is None or self.concealed:
+            why = "computing …" if r is None else "the question is open (a)"
+            return ZoomView("MSE gradient", None, message=why)
+        return ZoomView("MSE gradient 2(y - t)/n", r["grad"], self.pos,
+                        message=f"loss = {r['loss']:.4g}")  # fmt: skip
+
+    def zoom_move(self, di: int, dj: int) -> None:
+        """The zoom's arrows select another element."""
+        self.action_move(di, dj)
 
     def state(self) -> dict:
         r = self.result

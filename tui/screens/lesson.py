@@ -385,9 +385,20 @@ class LessonScreen(Notices, Screen):
 
     # ---- workshop: s and Z ask the view on screen (tui.export, tui.screens.zoom) -------------
     def exportables(self) -> list:
-        """What the view on screen exports (its tensors, from the engine)."""
+        """What the view on screen exports: its tensors, or the loss curves of its runs."""
+        from tui.export import CurvesExport
+
         view = self.view
-        return view.exportables() if hasattr(view, "exportables") else []
+        if hasattr(view, "exportables"):
+            return view.exportables()
+        losses = getattr(view, "losses", None)  # the training lessons: {run name: [loss, ...]}
+        if not isinstance(losses, dict) or not any(losses.values()):
+            return []
+        names = list(losses)
+        rows = tuple((k + 1, *(losses[n][k] if k < len(losses[n]) else None for n in names))
+                     for k in range(max(len(v) for v in losses.values())))  # fmt: skip
+        name = f"lesson {self.number} losses"
+        return [CurvesExport(name, ("step", *(f"{n} loss" for n in names)), rows)]
 
     def zoom_view(self):
         """The view's numbers and equation in large type (None: nothing to zoom on this page)."""
