@@ -50,6 +50,24 @@ def test_the_big_equation_fits_the_width_and_ends_with_the_total():
     assert "…" in text.plain  # not all nine terms fit in two lines of 60 columns
 
 
+def test_a_linear_heads_784_terms_give_the_same_equation_as_the_first_few(monkeypatch):
+    import tui.screens.zoom as zoom
+
+    terms = [Term(f"t{k}", (4.0, 1.0), 4.0) for k in range(784)]  # LeNet's head: 16*7*7 inputs
+    ex = Explanation("linear", "y = Wx + b", "y[0,7]", terms, 0.0, 3136.0, [], kind="sum")
+    wraps = []
+    real_wrap = zoom._wrap
+    monkeypatch.setattr(
+        zoom, "_wrap", lambda text, width: wraps.append(1) or real_wrap(text, width)
+    )
+    text = big_equation(ex, width=78)
+    tail = big_lines("=3136")
+    lines = text.plain.split("\n")
+    assert all(line.endswith(t) for line, t in zip(lines[-3:], tail, strict=True))
+    assert big_lines("4x1")[0] in lines[0] and "…" in text.plain
+    assert len(wraps) <= 2 * 78 // 12 + 1  # tried from the most that can fit, not from 784
+
+
 async def test_zoom_opens_at_80x24_with_the_engine_numbers_and_follows_the_cursor():
     app = CnnTuiApp(preset="article")
     async with app.run_test(size=SIZE) as pilot:

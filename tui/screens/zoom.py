@@ -138,7 +138,10 @@ def big_equation(explanation, width: int, max_lines: int = BIG_EQ_LINES) -> Text
     n = len(explanation.terms or ())
     pieces = [f"={big_number(explanation.total)}"]
     if glyphable(big_rhs(explanation, 1)):
-        for k in range(max(n, 1), 0, -1):  # fewest cuts first; only a few terms ever fit
+        # A term takes at least "4x1+" in glyphs, 12 columns: no more than `fit` ever fit, so
+        # start there (a Linear head's 784 terms took minutes of wrapping from k = 784 down).
+        fit = max_lines * max(width, 1) // 12 + 1
+        for k in range(min(max(n, 1), fit), 0, -1):  # fewest cuts first
             pieces = _wrap(big_rhs(explanation, k), width)
             if len(pieces) <= max_lines:
                 break
