@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Input, Markdown, Static
+from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from tui.lessons.base import LessonView, fill
 from tui.messages import CompileProgress
 from tui.widgets.keyline import KeyLine
 from tui.widgets.labkit import Notices, command_rows
+from tui.widgets.markdown_page import MarkdownPage
 
 NARROW = 100  # below this width the text column is narrower (and t folds it away)
 TEXT_DELAY_S = 0.12  # the text's numbers follow the view after this pause in the keys
@@ -96,7 +97,7 @@ class LessonScreen(Notices, Screen):
         yield Static(id="lesson-head")
         with Horizontal(id="lesson-body"):
             with VerticalScroll(id="lesson-text"):
-                yield Markdown(id="lesson-md")
+                yield MarkdownPage(id="lesson-md")
             yield VerticalScroll(id="lesson-view")
         yield QuestionLine(id="lesson-question")
         # Not select_on_focus: the digit that opened the field must not be replaced by the next.
@@ -107,7 +108,7 @@ class LessonScreen(Notices, Screen):
     def on_mount(self) -> None:
         self.set_class(self.app.size.width < NARROW, "-narrow")
         if self.lesson is None:
-            self.query_one("#lesson-md", Markdown).update(
+            self.query_one("#lesson-md", MarkdownPage).update(
                 f"## {escape(self.entry.title)}\n\nThis lesson is still being written."
             )
             self._refresh_chrome()
@@ -161,16 +162,16 @@ class LessonScreen(Notices, Screen):
                 self._md_timer.stop()
                 self._md_timer = None
             if new_page:
-                self.query_one("#lesson-md", Markdown).update(text)
+                self.query_one("#lesson-md", MarkdownPage).update(text)
                 self.query_one("#lesson-text", VerticalScroll).scroll_home(animate=False)
             else:
-                # The Markdown widget remounts every block on update (a relayout): while keys
+                # A text update remounts the changed blocks (a relayout): while keys
                 # arrive, the view repaints at once and the text follows when they pause.
                 self._md_timer = self.set_timer(TEXT_DELAY_S, self._push_text)
 
     def _push_text(self) -> None:
         self._md_timer = None
-        self.query_one("#lesson-md", Markdown).update(self._text)
+        self.query_one("#lesson-md", MarkdownPage).update(self._text)
 
     def _refresh_chrome(self) -> None:
         pages = len(self.lesson.pages) if self.lesson else 1
