@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _lessons import learn_app, question_line
+from textual.widgets import Input
 
 
 # ---- typing the answer ----------------------------------------------------------------------
@@ -57,6 +58,31 @@ async def test_a_views_own_digit_key_wins_and_pages_without_a_question_stay_quie
         await pilot.press("7")  # not the view's key, and this page asks nothing
         await pilot.pause()
         assert not screen.has_class("-asking") and view.has_focus
+
+
+async def test_an_answer_left_open_when_the_page_changes_is_not_checked_against_it(tmp_path):
+    # Random keys (suite seed 11): enter in the answer field on a page that asks nothing raised
+    # AttributeError ('NoneType' has no attribute 'check') in check_answer.
+    app = learn_app(tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        field = screen.query_one("#lesson-answer")
+        await pilot.press("1")  # page 1 asks: the field opens
+        await pilot.pause()
+        assert screen.has_class("-asking")
+        screen.show_page(4)  # the page changes by another way than PgDn (a followed presenter)
+        await pilot.pause()
+        assert not screen.has_class("-asking") and screen.qstate[0] == "open"
+        field.post_message(Input.Submitted(field, "1"))  # a late enter in the hidden field
+        await pilot.pause()
+        assert app.failures == [] and screen.page == 4
+        assert "no question on this page" in question_line(screen)
+        screen.show_page(0)  # back on the question: it is still open and answers as before
+        await pilot.pause()
+        await pilot.press("6", "enter")
+        await pilot.pause()
+        assert question_line(screen).startswith("✓ 6: right") and app.failures == []
 
 
 # ---- repainting: a key repaints the view, and a layout follows when its height changes ------

@@ -127,6 +127,8 @@ class LessonScreen(Notices, Screen):
 
     def show_page(self, page: int) -> None:
         """Show page `page`: its view (made on first use), its text and its question."""
+        if page != self.page:  # an open answer belongs to the page it was asked on
+            self._stop_asking_silently()
         self.page = page
         spec = self.lesson.pages[page]
         view = self.views.get(spec.view)
@@ -244,6 +246,9 @@ class LessonScreen(Notices, Screen):
     def check_answer(self, event: Input.Submitted) -> None:
         """Check the reply against the answer the engine computes from the state on screen."""
         q = self.lesson.pages[self.page].question
+        if q is None or not self.has_class("-asking"):
+            # Nothing is asked here: the hidden field kept the cursor (random keys found it).
+            return self._stop_asking()
         state = self.view.state()
         verdict = q.check(event.value, state)
         reply = escape(event.value.strip())
