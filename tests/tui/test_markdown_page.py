@@ -22,7 +22,14 @@ async def test_a_changed_number_re_renders_only_its_block():
         await app.screen.mount(page)
         await page.update(PAGE.format(w=7))
         await pilot.pause()
+        assert len(page.query_children(Markdown)) == 1  # a new page: one widget, one parse
+        await page.update(PAGE.format(w=9))  # its numbers change: one widget per block
+        await pilot.pause()
         parts = list(page.query_children(Markdown))
+        assert len(parts) == 4 and "9 wide" in parts[1].source
+        await page.update(PAGE.format(w=7))
+        await pilot.pause()
+        assert list(page.query_children(Markdown)) == parts
         assert len(parts) == 4 and "7 wide" in parts[1].source
         kept = [list(p.children) for p in parts]  # each block's rendered widgets
         await page.update(PAGE.format(w=11))
@@ -34,5 +41,5 @@ async def test_a_changed_number_re_renders_only_its_block():
         assert list(now[1].children) != kept[1]  # only this block was rebuilt
         await page.update("## Another page\n\nOne paragraph.")  # another shape: all anew
         await pilot.pause()
-        assert [p.source for p in page.query_children(Markdown)] == ["## Another page",
-                                                                    "One paragraph."]  # fmt: skip
+        shown = [p.source for p in page.query_children(Markdown)]
+        assert shown == ["## Another page\n\nOne paragraph."]  # a new page: one widget again

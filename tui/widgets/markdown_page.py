@@ -28,18 +28,21 @@ class MarkdownPage(Vertical):
     _blocks: list[str] = []
 
     def update(self, text: str) -> AwaitComplete:
-        """Show `text`; the returned awaitable completes once the changed blocks are mounted."""
+        """Show `text`; the returned awaitable completes once the changed blocks are mounted.
+
+        A new page is one Markdown widget (one parse: as quick to open as Textual's own); the
+        first change to its numbers splits it into one widget per block, and from then on only
+        changed blocks re-render.
+        """
         new = blocks(text)
         old, self._blocks = self._blocks, new
         parts = list(self.query_children(Markdown))
-        if len(new) != len(old) or len(parts) != len(old):
-
-            async def rebuild() -> None:
-                with self.app.batch_update():
-                    await self.remove_children()
-                    await self.mount_all([Markdown(block) for block in new])
-
-            return AwaitComplete(rebuild())
+        if new == old and parts:
+            return AwaitComplete(self._nothing())
+        if len(new) != len(old):
+            return AwaitComplete(self._rebuild([text]))  # another page
+        if len(parts) != len(new):
+            return AwaitComplete(self._rebuild(new))  # the same page's numbers: split it now
         pending = [part.update(b) for part, a, b in zip(parts, old, new, strict=True) if a != b]
 
         async def wait() -> None:
@@ -47,3 +50,11 @@ class MarkdownPage(Vertical):
                 await done
 
         return AwaitComplete(wait())
+
+    async def _nothing(self) -> None:
+        return None
+
+    async def _rebuild(self, sources: list[str]) -> None:
+        with self.app.batch_update():
+            await self.remove_children()
+            await self.mount_all([Markdown(source) for source in sources])
