@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import gc
-import threading
 
 import numpy as np
 
@@ -14,6 +13,7 @@ from engine.optim import DEFAULT_KIND, OPTIMIZERS, default_lr, make_optimizer
 from engine.presets import PRESETS, article_input, article_target, build_preset
 from engine.stepper import Stepper
 from tui.editing import ModelEdits, SessionError
+from tui.fair_lock import FairRLock
 from tui.run_steps import RunSteps
 from tui.selection import Selection
 
@@ -59,7 +59,7 @@ class Session(ModelEdits):
     def __init__(self, preset: str = "lenet", seed: int = 0) -> None:
         self.seed = seed
         self.weight_decay = 0.0  # L2, kept across presets and optimizer changes
-        self.lock = threading.RLock()  # the run worker and the interface take turns
+        self.lock = FairRLock()  # the run worker and the interface take turns, in order
         self.history: list[tuple[int, float, float | None]] = []  # (iteration, loss, acc)
         self.sel = Selection(self)
         self.load_preset(preset)
