@@ -30,15 +30,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """`cnn-tui serve --present --max-sessions 3` without a terminal: a browser link leads."""
-    runtime = tmp_path_factory.mktemp("xdg")
+def start_server(runtime: Path, *flags: str) -> tuple[subprocess.Popen, int, list[str]]:
+    """`cnn-tui serve` on a free port without a terminal; returns once it listens."""
     port = free_port()
     env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "serve", "--port", str(port), "--present",
-         "--max-sessions", "3"],
+        [sys.executable, "-m", "tui.cli", "serve", "--port", str(port), *flags],
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         env=env, cwd=ROOT, text=True,
     )  # fmt: skip
@@ -46,6 +43,14 @@ def server(tmp_path_factory):
     deadline = time.monotonic() + START_S  # the fork server imports and loads everything first
     while not any("Ctrl+C" in line for line in lines) and time.monotonic() < deadline:
         lines.append(proc.stdout.readline())
+    return proc, port, lines
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`cnn-tui serve --present --max-sessions 3` without a terminal: a browser link leads."""
+    runtime = tmp_path_factory.mktemp("xdg")
+    proc, port, lines = start_server(runtime, "--present", "--max-sessions", "3")
     token = re.search(r"\?presenter=([\w-]+)", "".join(lines))
     assert token, "".join(lines)
     (home,) = runtime.glob("cnn-tui-serve-*")
@@ -216,3 +221,37 @@ def test_a_port_in_use_a_bad_host_and_a_bad_port_are_one_line_each(capsys):
     assert "not an address" in one_error(capsys, "serve", "--host", "no-such-host.invalid")
     assert "cannot listen there" in one_error(capsys, "serve", "--host", "192.0.2.1")
     assert "not a port" in one_error(capsys, "serve", "--port", "70000")
+
+
+def processes_of(home: Path) -> list[int]:
+    """Pids of the fork server and its sessions (a fork keeps the fork server's command line)."""
+    needle = str(home / "fork.sock").encode()
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and needle in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:  # gone meanwhile
+            pass
+    return pids
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG)")
+async def test_a_killed_server_leaves_no_session_running(tmp_path):
+    # Textual's web driver stops reading at EOF but the app runs on: before, every session of a
+    # killed server kept running its timers, with nobody connected.
+    proc, port, lines = start_server(tmp_path)
+    (home,) = tmp_path.glob("cnn-tui-serve-*")
+    client = await ServeClient(f"http://127.0.0.1:{port}", 80, 24).connect()
+    try:
+        await client.wait_for(HOME, SESSION_S)
+        assert len(processes_of(home)) == 2  # the fork server and this session
+        proc.kill()
+        proc.wait(30)
+        assert await asyncio.to_thread(wait_until, lambda: not processes_of(home), 30), (
+            processes_of(home)
+        )
+    finally:
+        await client.close()
+        for pid in processes_of(home):  # the old behaviour: do not leave them to the machine
+            os.kill(pid, 9)
