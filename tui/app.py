@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.widgets import OptionList
 from textual.worker import WorkerFailed
 
 from tui import presence
@@ -22,6 +23,7 @@ from tui.palette import Palette
 from tui.safety import Guarded, action_name, failure_text
 from tui.screens.explorer import ExplorerScreen
 from tui.widgets import PANES_TCSS
+from tui.widgets.option_list import can_page
 from tui.workshop import WORKSHOP_BINDINGS, WorkshopActions, palette_rows
 
 FOLLOW_POLL_S = 0.25  # how often the presenter publishes and participants look (a stat call)
@@ -55,6 +57,9 @@ PROJECTOR_LIGHT = Theme(
     panel="#E0E0E0",
     dark=False,
 )
+
+
+PAGE_ACTIONS = ("page_up", "page_down")  # Textual pages a list that has no room: KeyError
 
 
 class ActionsProvider(Provider):
@@ -223,6 +228,8 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
 
     async def _dispatch_action(self, namespace: Any, action: str, params: Any) -> bool:
         # Every key binding, palette command and run_action call goes through here.
+        if action in PAGE_ACTIONS and isinstance(namespace, OptionList) and not can_page(namespace):
+            return True  # every option list: Select's dropdowns, export, home, presets
         try:
             return await super()._dispatch_action(namespace, action, params)
         except Exception as error:  # a bug in an action must not end the app

@@ -7,7 +7,9 @@ import asyncio
 import pytest
 from _pilot import ready, settle
 from textual.command import CommandInput, CommandList, CommandPalette
+from textual.screen import Screen
 from textual.widgets import Input
+from textual.widgets import OptionList as TextualOptionList
 
 from tui.app import ActionsProvider, CnnTuiApp
 from tui.palette import Palette
@@ -154,3 +156,28 @@ async def test_pageup_and_pagedown_on_a_home_list_with_no_room(size):
         await pilot.pause()
         await pilot.press("pagedown")
         assert app.screen.query_one("#home-list").highlighted > 1
+
+
+class BareList(Screen):
+    """Textual's own OptionList, as Select's dropdown and the export dialog use it."""
+
+    def compose(self):
+        yield TextualOptionList(*[f"option {k}" for k in range(30)])
+
+
+async def test_page_keys_on_any_option_list_with_no_room_do_nothing():
+    # Predict's model dropdown (a Select) at 80x24 raised KeyError on pagedown (random keys,
+    # seed 1297778568): the app lets no page key reach a list that has no row to show.
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await app.push_screen(BareList())
+        await pilot.resize_terminal(60, 2)  # the list's border takes both rows
+        await pilot.pause()
+        await pilot.press("pagedown", "pageup")
+        await pilot.pause()
+        assert app.failures == [] and app.is_running
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("pagedown")  # with room, paging works
+        assert app.screen.query_one(TextualOptionList).highlighted > 1
