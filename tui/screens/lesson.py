@@ -1,10 +1,13 @@
-"""LessonScreen: a lesson's Markdown text beside its live view, a question line, page keys."""
+"""LessonScreen: a lesson's Markdown text beside its live view, a question line, page keys.
+
+The question and its answer are in lesson_questions.py, following a presenter in lesson_follow.py.
+"""
 
 from __future__ import annotations
 
 from rich.markup import escape
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -14,6 +17,8 @@ from textual.worker import get_current_worker
 
 from tui.lessons.base import LessonView, fill
 from tui.messages import CompileProgress
+from tui.screens.lesson_follow import LessonFollow
+from tui.screens.lesson_questions import LessonQuestions, QuestionLine
 from tui.widgets.keyline import KeyLine
 from tui.widgets.labkit import Notices, command_rows
 from tui.widgets.markdown_page import MarkdownPage
@@ -59,20 +64,7 @@ KEY_LINE = [("PgDn/PgUp", "page"), ("n/p", "lesson"), ("0-9", "answer"), ("?", "
 _WARMED = {"done": False}  # the background compile runs once per process
 
 
-class QuestionLine(Static):
-    """The question line. An update to the text it shows already is skipped: each would cost a
-    layout of the whole screen, and a view's every key re-asks the question."""
-
-    _shown = None
-
-    def update(self, content="", *, layout: bool = True) -> None:
-        """Show `content` unless it is already shown."""
-        if content != self._shown:
-            self._shown = content
-            super().update(content, layout=layout)
-
-
-class LessonScreen(Notices, Screen):
+class LessonScreen(LessonQuestions, LessonFollow, Notices, Screen):
     """One lesson: pages of text, the live views they use, and their questions."""
 
     BINDINGS = BINDINGS
@@ -195,94 +187,6 @@ class LessonScreen(Notices, Screen):
                      for b in view.BINDINGS if b.show]  # fmt: skip
         self.query_one(KeyLine).show(keys + KEY_LINE)
 
-    # ---- questions ------------------------------------------------------------------------
-    def _refresh_question(self) -> None:
-        self._show_question()
-        self._refresh_text()  # concealed placeholders follow the question's state
-
-    def _show_question(self) -> None:
-        spec = self.lesson.pages[self.page]
-        line = self.query_one("#lesson-question", Static)
-        view = self.view
-        q = spec.question
-        if q is None:
-            line.update(Text("no question on this page: PgDn goes on", style="dim"))
-            if view is not None:
-                view.concealed = False
-            return
-        status = self.qstate.get(self.page, "open")
-        view.concealed = status in ("open", "asking")
-        if not view.ready:
-            line.update(Text("? (the question comes when the numbers are ready …)", "dim"))
-            return
-        prompt = Text("? ", style="bold")
-        prompt.append(q.prompt_text(view.state()))
-        if status == "open":
-            hint = "  (type your answer)"
-            room = (line.size.width or self.app.size.width) - 2
-            if prompt.cell_len + len(hint) <= room:  # a hint that wraps the line helps no one
-                prompt.append(hint, style="dim")
-        elif status in ("right", "wrong"):
-            prompt = Text(self.verdict.get(self.page, ""))
-        line.update(prompt)
-
-    def action_answer(self, start: str = "") -> None:
-        """Answer the page's question (asks again if it was answered); `start` is typed first."""
-        if self.lesson is None or self.lesson.pages[self.page].question is None:
-            self.notify_once("this page asks no question", "information")
-            return
-        if not self.view.ready:
-            self.notify_once("the numbers are still being computed: a moment", "information")
-            return
-        self.qstate[self.page] = "asking"
-        self.add_class("-asking")
-        self._refresh_question()
-        field = self.query_one("#lesson-answer", Input)
-        field.value = start
-        field.cursor_position = len(start)
-        field.focus()
-
-    @on(Input.Submitted, "#lesson-answer")
-    def check_answer(self, event: Input.Submitted) -> None:
-        """Check the reply against the answer the engine computes from the state on screen."""
-        q = self.lesson.pages[self.page].question
-        if q is None or not self.has_class("-asking"):
-            # Nothing is asked here: the hidden field kept the cursor (random keys found it).
-            return self._stop_asking()
-        state = self.view.state()
-        verdict = q.check(event.value, state)
-        reply = escape(event.value.strip())
-        if verdict is None:
-            kind = "a number" if q.kind == "number" else "one of the option numbers"
-            self.query_one("#lesson-question", Static).update(
-                Text(f"'{reply}' is not {kind}: ") + Text(q.prompt_text(state))
-            )
-            return
-        from tui.render.numbers import format_number
-
-        expected = q.answer(state)
-        shown = format_number(expected) if q.kind == "number" else str(expected)
-        if verdict:
-            self.verdict[self.page] = f"✓ {shown}: right. {q.worked(state)}"
-            qi = [page for page, _ in self.lesson.questions].index(self.page)
-            self.app.progress.mark(self.number, qi)
-            problem = self.app.progress.take_problem()
-            if problem:
-                self.notify(escape(problem), severity="warning", timeout=8)
-        else:
-            self.verdict[self.page] = f"✗ not {reply}: it is {shown}. {q.worked(state)}"
-        self.qstate[self.page] = "right" if verdict else "wrong"
-        self._stop_asking()
-
-    def _stop_asking(self) -> None:
-        self.remove_class("-asking")
-        if self.qstate.get(self.page) == "asking":
-            self.qstate[self.page] = "open"
-        self._refresh_question()
-        self._refresh_chrome()
-        if self.view is not None:
-            self.view.focus()
-
     # ---- messages from views and the warm-up -----------------------------------------------
     def on_lesson_view_changed(self, message: LessonView.Changed) -> None:
         if message.control is not None and message.control is not self.view:
@@ -334,11 +238,6 @@ class LessonScreen(Notices, Screen):
             return
         self._stop_asking_silently()
         self.show_page(page)
-
-    def _stop_asking_silently(self) -> None:
-        self.remove_class("-asking")
-        if self.qstate.get(self.page) == "asking":
-            self.qstate[self.page] = "open"
 
     def action_next_lesson(self, delta: int) -> None:
         """The next or previous lesson."""
@@ -415,29 +314,6 @@ class LessonScreen(Notices, Screen):
         """The zoom's arrows move the view's cursor."""
         if hasattr(self.view, "zoom_move"):
             self.view.zoom_move(di, dj)
-
-    # ---- follow the presenter (tui/presence.py) ---------------------------------------------
-    def presence_state(self) -> dict:
-        """What a presenter publishes: the lesson, the page and the view's step."""
-        from tui.presence import view_state
-
-        view = self.view
-        return {"lesson": self.number, "page": self.page,
-                "view": view_state(view) if view is not None else {}}  # fmt: skip
-
-    def follow_presenter(self, state: dict) -> bool:
-        """Turn to the presenter's page, then move the view to the presenter's step."""
-        from tui.presence import follow_view
-
-        if self.lesson is None or not self.is_mounted:
-            return self.lesson is None
-        page = min(max(int(state.get("page", self.page)), 0), len(self.lesson.pages) - 1)
-        if page != self.page:
-            self._stop_asking_silently()
-            self.show_page(page)
-        if self.view is not None and isinstance(state.get("view"), dict):
-            follow_view(self.view, state["view"])
-        return True
 
     def command_rows(self) -> list[tuple[str, str, str, str]]:
         """Palette rows: this screen's keys and every lesson by name."""
