@@ -93,7 +93,22 @@ def _lesson(app, state):
 def _explorer(app, state):
     from tui.screens.explorer import ExplorerScreen
 
-    return ExplorerScreen(preset=str(state.get("preset") or "lenet"), warm_up=app.warm_up)
+    preset = str(state.get("preset") or "lenet")
+    return ExplorerScreen(preset=preset, warm_up=app.warm_up, prepare=_net(state.get("net")))
+
+
+def _net(place):
+    """The presenter explorer's network source (a lesson's trained LeNet), made again here."""
+    if place is None:
+        return None
+    from tui.lessons.lesson03_channels import TrainedLenet
+
+    return TrainedLenet(**place)  # a wrong name or value: TypeError or ValueError
+
+
+def _net_of(screen) -> dict | None:
+    place = getattr(getattr(screen, "prepare", None), "place", None)
+    return place() if place is not None else None
 
 
 def _zoom(app, state):
@@ -127,6 +142,8 @@ def published(app) -> dict:
 
 def _same_place(screen, state: dict) -> bool:
     if type(screen).__name__ != state.get("screen"):
+        return False
+    if _net_of(screen) != state.get("net"):  # an explorer on another network is another place
         return False
     return getattr(screen, "number", None) == state.get("lesson", getattr(screen, "number", None))
 
@@ -166,7 +183,10 @@ def state_of(screen) -> dict:
     if hasattr(screen, "presence_state"):
         state.update(screen.presence_state())
     elif getattr(screen, "session", None) is not None:  # the explorer: preset and stepper
-        state.update(preset=screen.session.name, ops=_ops_done(screen.session.stepper))
+        session = screen.session
+        state.update(preset=session.name, ops=_ops_done(session.stepper), adopted=session.adopted)
+    if _net_of(screen) is not None:  # opened from a lesson: on the lesson's trained net
+        state["net"] = _net_of(screen)
     return state
 
 
@@ -179,8 +199,9 @@ def follow(screen, state: dict) -> bool:
         return set(state) <= {"screen"}  # nothing to mirror but the screen itself
     if session is None:
         return False  # the explorer is still building its session: try again
+    adopt = getattr(screen, "prepare", None) if state.get("adopted") else None
     with session.lock:
-        _replay(session, str(state["preset"]), int(state.get("ops", 0)))
+        _replay(session, str(state["preset"]), int(state.get("ops", 0)), adopt)
     if hasattr(screen, "refresh_panes"):
         screen.refresh_panes()
     return True
@@ -248,10 +269,13 @@ def _ops_done(stepper) -> int:
     return stepper.iteration * len(stepper.ops) + stepper.position
 
 
-def _replay(session, preset: str, ops: int) -> None:
-    """Bring the session to the presenter's preset and stepper position."""
-    if session.name != preset:
+def _replay(session, preset: str, ops: int, adopt=None) -> None:
+    """Bring the session to the presenter's preset and stepper position; `adopt` (the lesson's
+    net, made as the presenter's was) when the presenter's session holds it, not a fresh preset."""
+    if session.name != preset or session.adopted != (adopt is not None):
         session.load_preset(preset)
+        if adopt is not None:
+            adopt(session)
     if _ops_done(session.stepper) > ops:
         session.reset()
     for _ in range(MAX_REPLAY_OPS):

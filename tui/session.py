@@ -83,6 +83,7 @@ class Session(ModelEdits):
         self.model, self.loss, self.input_shape = preset.model, preset.loss, preset.input_shape
         self.opt_kind = DEFAULT_KIND.get(name, "adam")
         self.edits = []  # layer edits z can take back, oldest first
+        self.adopted = False  # True while the weights are a lesson's net (adopt), not the preset's
         self.history.clear()
         self.completed = 0
         self._rebuild(x, y, default_lr(self.opt_kind, name))
@@ -104,6 +105,7 @@ class Session(ModelEdits):
             for p, q in zip(mine, theirs, strict=True):
                 p.value[...] = q.value
             self.preset = dataclasses.replace(self.preset, title=title)
+            self.adopted = True
             self.history.clear()
             self.completed = 0
             self._rebuild(x, y, self.optimizer.lr)

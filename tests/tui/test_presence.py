@@ -142,3 +142,68 @@ def test_a_view_step_survives_json_in_its_own_types():
     assert View.changes == 1
     presence.follow_view(follower, {"pos": [1, 2, 3], "kernel": [[1.0]]})  # wrong shapes: kept
     assert follower.pos == (2, 1) and follower.kernel.shape == (2, 2)
+
+
+async def test_a_followers_explorer_from_lesson_3_holds_the_presenters_trained_net(
+    tmp_path, monkeypatch
+):
+    from _pilot import plain
+
+    channel = tmp_path / "presenter.json"
+    presenter = app_as(presence.PRESENT_ENV, channel, tmp_path, monkeypatch, "p")
+
+    def shown(app) -> tuple[str, str]:
+        return plain(app.screen.query_one("#tensor")), plain(app.screen.query_one("#math"))
+
+    async with presenter.run_test(size=(100, 30)) as pilot:
+        await pilot.press("down", "down", "enter")  # lesson 3
+        await until(lambda: getattr(presenter.screen, "number", None) == 3)
+        view = presenter.screen.view
+        await until(lambda: view is not None and view.ready)
+        await pilot.press("greater_than_sign", "greater_than_sign")  # digit #2
+        await until(lambda: view.index == 2)
+        await pilot.press("e")  # the explorer on the lesson's trained LeNet and digit
+        await until(lambda: getattr(presenter.screen, "session", None) is not None)
+        await pilot.press("f", "f", "f")  # three ops forward: conv1 and on
+        await until(lambda: presence.state_of(presenter.screen).get("ops") == 3)
+        await until(lambda: json.loads(channel.read_text())["stack"][-1].get("ops") == 3)
+        state = json.loads(channel.read_text())
+        await pilot.pause()
+        lead = shown(presenter)
+    assert state["stack"][-1]["net"] == {"lesson": 3, "digit": 2}
+
+    channel.unlink()
+    follower = app_as(presence.FOLLOW_ENV, channel, tmp_path, monkeypatch, "f")
+    async with follower.run_test(size=(100, 30)) as pilot:
+        channel.write_text(json.dumps(state))
+        await until(lambda: [s for s, _, _ in where(follower)][-1] == "ExplorerScreen", 120)
+        screen = follower.screen
+        await until(lambda: screen.session is not None, 120)
+        await until(lambda: presence.state_of(screen).get("ops") == 3)
+        await pilot.pause()
+        assert shown(follower) == lead  # the same values at the same element, in both panes
+        assert "trained LeNet of lesson 3, from digit #2" in screen.session.preset.title
+
+
+def test_a_follower_drops_or_takes_the_lessons_net_as_the_presenters_session_did():
+    import numpy as np
+    import pytest
+
+    from tui.lessons.lesson03_channels import TrainedLenet, pretrained_lenet
+    from tui.session import Session
+
+    def weights(session) -> list:
+        return [p.value.copy() for p in session.model.parameters()]
+
+    fresh = weights(Session("lenet"))
+    trained = [p.value for p in pretrained_lenet().parameters()]
+    follower, net = Session("lenet"), TrainedLenet(4, 7)
+    presence._replay(follower, "lenet", 2, net)  # the presenter's explorer holds lesson 4's net
+    assert follower.adopted and presence._ops_done(follower.stepper) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(weights(follower), trained, strict=True))
+    presence._replay(follower, "lenet", 0, None)  # the presenter loaded a fresh LeNet (key 2)
+    assert not follower.adopted
+    assert all(np.array_equal(a, b) for a, b in zip(weights(follower), fresh, strict=True))
+    for bad in ({"lesson": 9, "digit": 0}, {"lesson": 3, "digit": -1}, {"lesson": "3"}, {"x": 1}):
+        with pytest.raises((TypeError, ValueError)):  # follow_app stays put on these
+            presence._net(bad)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.binding import Binding
@@ -34,19 +35,39 @@ def digits():
     return load_mnist()
 
 
-def explore_trained_lenet(number: int, index: int):
+@dataclass(frozen=True)
+class TrainedLenet:
     """The explorer's `prepare` for lessons 3-6: the trained LeNet stepping 8 digits from the
-    lesson's digit #index (the explorer's batch), instead of a fresh LeNet on the first 8."""
+    lesson's digit #digit (the explorer's batch), instead of a fresh LeNet on the first 8.
 
-    def prepare(session) -> None:
+    It is made from two numbers, so a follower of the presenter builds the same network from the
+    published `place()` (same seed, same numbers)."""
+
+    lesson: int
+    digit: int
+
+    def __post_init__(self) -> None:
+        if type(self.lesson) is not int or not 3 <= self.lesson <= 6:
+            raise ValueError(f"no trained LeNet in lesson {self.lesson!r}")
+        if type(self.digit) is not int or self.digit < 0:
+            raise ValueError(f"not a digit's number: {self.digit!r}")
+
+    def __call__(self, session) -> None:
         from tui.session import STEP_BATCH
 
         data = digits()
-        rows = [(index + k) % len(data) for k in range(STEP_BATCH)]
-        title = f"the trained LeNet of lesson {number}, from digit #{index}"
+        rows = [(self.digit + k) % len(data) for k in range(STEP_BATCH)]
+        title = f"the trained LeNet of lesson {self.lesson}, from digit #{self.digit}"
         session.adopt(pretrained_lenet(), data.images[rows], data.labels[rows], title)
 
-    return prepare
+    def place(self) -> dict:
+        """What the presenter publishes so that followers build the same network."""
+        return {"lesson": self.lesson, "digit": self.digit}
+
+
+def explore_trained_lenet(number: int, index: int) -> TrainedLenet:
+    """The explorer's `prepare` for lesson `number` on its digit #index."""
+    return TrainedLenet(number, int(index))
 
 
 class ChannelsView(EngineWork, LessonView):
