@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _lessons import learn_app, question_line
+from textual import events
 from textual.widgets import Input
 
 
@@ -28,6 +29,37 @@ async def test_typing_a_digit_opens_the_answer_field_with_it(tmp_path, size):
         await pilot.pause()
         assert question_line(screen).startswith("✓ 6: right")
         assert app.progress.count(1) == 1
+
+
+CHARACTERS = {"enter": "\r", "minus": "-"}
+
+
+async def type_in_one_burst(app, pilot, keys) -> None:
+    """Post every key to the app at once, as a paste or `tmux send-keys 12 Enter` does: none
+    waits for the one before it to be handled."""
+    for key in keys:
+        app._driver.send_message(events.Key(key, CHARACTERS.get(key, key)))
+    for _ in range(40):
+        await pilot.pause(0.02)
+
+
+@pytest.mark.parametrize(
+    "keys, shown",
+    [
+        (("6", "enter"), "✓ 6: right"),  # the enter was lost: 6 stayed in the field
+        (("1", "0", "enter"), "✗ not 10: it is 6"),  # only the 0 reached the field
+        (("minus", "6", "enter"), "✗ not -6: it is 6"),
+    ],
+    ids=["6-enter", "10-enter", "minus6-enter"],
+)
+async def test_an_answer_typed_in_one_burst_keeps_every_key(tmp_path, keys, shown):
+    app = learn_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await type_in_one_burst(app, pilot, keys)
+        assert question_line(screen).startswith(shown), screen.query_one("#lesson-answer").value
+        assert not screen.has_class("-asking") and screen.view.has_focus
 
 
 @pytest.mark.parametrize("keys, typed", [(("minus", "6"), "-6"), (("full_stop", "5"), ".5")])

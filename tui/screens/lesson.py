@@ -45,10 +45,12 @@ BINDINGS = [
     Binding("n,right_square_bracket", "next_lesson(1)", "next lesson", key_display="n"),
     Binding("p,left_square_bracket", "next_lesson(-1)", "previous lesson", key_display="p"),
     Binding("a", "answer", "answer the question"),
-    # Typing the answer's first character opens the answer field with it (a view's own binding
-    # of a key, e.g. lesson 1's kernel editor's 0 and -, comes first: the view has the focus).
+    # Typing the answer's first character opens the answer field with it. These are priority
+    # bindings so that the field has the focus before the next key is read: a burst ("12" enter,
+    # a paste) then reaches it whole. A view's own binding of the key (lesson 1's kernel editor's
+    # 0 and -) still wins: the action skips itself then. Once the field has focus, it takes them.
     *[
-        Binding(key, f"answer('{char}')", "answer", show=False)
+        Binding(key, f"answer('{char}')", "answer", show=False, priority=True)
         for key, char in [(str(d), str(d)) for d in range(10)]
         + [("minus", "-"), ("full_stop", ".")]
     ],

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from rich.markup import escape
 from rich.text import Text
+from textual.actions import SkipAction
 from textual.widgets import Input, Static
+
+KEY_OF = {"-": "minus", ".": "full_stop"}  # the key that types an answer's character
 
 
 class QuestionLine(Static):
@@ -61,6 +64,8 @@ class LessonQuestions:
 
     def action_answer(self, start: str = "") -> None:
         """Answer the page's question (asks again if it was answered); `start` is typed first."""
+        if start and self._view_binds(KEY_OF.get(start, start)):
+            raise SkipAction()  # the view's own key (it is bound there too): not an answer
         if self.lesson is None or self.lesson.pages[self.page].question is None:
             self.notify_once("this page asks no question", "information")
             return
@@ -73,7 +78,17 @@ class LessonQuestions:
         field = self.query_one("#lesson-answer", Input)
         field.value = start
         field.cursor_position = len(start)
-        field.focus()
+        # At once, not on the next message (focus()): the keys typed after this one go to it.
+        self.set_focus(field)
+
+    def _view_binds(self, key: str) -> bool:
+        """Whether the focused widget or one of its parents below this screen binds `key`."""
+        node = self.focused
+        while node is not None and node is not self:
+            if key in node._bindings.key_to_bindings:
+                return True
+            node = node.parent
+        return False
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "lesson-answer":
