@@ -213,8 +213,13 @@ def view_state(view) -> dict:
 
 
 def follow_view(view, state: dict) -> None:
-    """Set a lesson view's FOLLOWED attributes to the presenter's, then let it recompute."""
-    moved = False
+    """Set a lesson view's FOLLOWED attributes to the presenter's, then let it recompute.
+
+    A view whose step is a run or a stepper names it in FOLLOWED as a property or a flag (the
+    stepper's position, "trained") and defines `followed(moved)`: it steps, undoes or starts the
+    same seeded run itself, so the follower reaches the presenter's numbers.
+    """
+    moved = set()
     for name in getattr(view, "FOLLOWED", ()):
         if name not in state:
             continue
@@ -222,8 +227,10 @@ def follow_view(view, state: dict) -> None:
         new = _restore(old, state[name])
         if not _equal(old, new):
             setattr(view, name, new)
-            moved = True
-    if moved:  # the view's own way of redrawing after its keys: recompute, or just repaint
+            moved.add(name)
+    if moved and hasattr(view, "followed"):
+        view.followed(moved)
+    elif moved:  # the view's own way of redrawing after its keys: recompute, or just repaint
         (getattr(view, "compute", None) or view.changed)()
 
 

@@ -72,11 +72,14 @@ class BackpropView(LiveView):
         Binding("w", "weight", "another weight"),
     ]
 
+    FOLLOWED = ("position", "weight_index")  # a follower mirrors these (tui/presence.py)
+
     def __init__(self) -> None:
         super().__init__(id="backprop-view")
         self.stepper = None
         self.check: dict | None = None
         self.weight_index = (0, 0, 1, 1)
+        self._wanted: int | None = None  # a presenter's position, reached once the stepper exists
 
     def on_mount(self) -> None:
         self.start("stepper", build)  # the forward pass compiles kernels on first use
@@ -85,6 +88,8 @@ class BackpropView(LiveView):
         if kind == "stepper":
             self.stepper = result
             self._for_mode()
+            if self._wanted is not None:
+                self.followed({"position"})
         elif result[0] == self.weight_index:  # not a stale check of another weight
             self.check = weight_check(self.stepper, *result)
 
@@ -127,6 +132,33 @@ class BackpropView(LiveView):
         self.check = None
         if self.stepper is not None and self.stepper.grads[0] is not None:
             self.check_weight(self.weight_index)
+        self.changed()
+
+    # ---- following the presenter: the same seeded stepper, stepped to the same op ------------
+    @property
+    def position(self) -> int | None:
+        """The stepper's op position (None while it is built): the step a follower mirrors."""
+        return self._wanted if self.stepper is None else self.stepper.position
+
+    @position.setter
+    def position(self, value: int | None) -> None:
+        self._wanted = value
+
+    def followed(self, moved: set) -> None:
+        """Step or undo to the presenter's position; check the presenter's weight."""
+        s = self.stepper
+        if s is None:
+            return  # done() comes back here with the stepper
+        wanted, self._wanted = self._wanted, None
+        if "position" in moved and isinstance(wanted, int):
+            while s.position < wanted and s.next_op.kind == "backward":
+                s.step()
+            while s.position > max(wanted, len(s.layers) + 2) and s.next_op.kind != "loss_backward":
+                s.undo()  # the same bounds as u: the forward pass and the loss stay
+        if "weight_index" in moved:  # as w does: a new check once conv 0 has its gradient
+            self.check = None
+            if s.grads[0] is not None:
+                self.check_weight(self.weight_index)
         self.changed()
 
     def _run_until(self, layer: int) -> None:

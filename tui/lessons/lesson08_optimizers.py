@@ -71,6 +71,7 @@ class OptimizerView(LiveView):
         Binding("r", "train", "run on digits"),
     ]
     LABELS = {n: f"with {name}" for n, name in NAMES.items()}
+    FOLLOWED = ("t", "ran")  # a follower mirrors these (tui/presence.py)
 
     def __init__(self) -> None:
         super().__init__(id="optimizer-view")
@@ -101,6 +102,13 @@ class OptimizerView(LiveView):
         """Train a small CNN three times: same start, same batches, one optimizer each."""
         self.ran = True
         self.train("train", train_three, NAMES)
+
+    def followed(self, moved: set) -> None:
+        """The presenter's step in time; its run on digits (seeded: the same losses) if it ran."""
+        if self.ran and not self.busy and not any(self.losses.values()):
+            self.action_train()
+        self.changed()
+        self.redraw()
 
     def done(self, kind: str, result) -> None:
         self.losses = {n: list(r.losses) for n, r in result.items()}

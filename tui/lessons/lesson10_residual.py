@@ -81,9 +81,11 @@ class ResidualView(LiveView):
     """The gradient-flow chart of both stacks, one residual block's numbers, both trained."""
 
     BINDINGS = [Binding("r", "train", "train both")]
+    FOLLOWED = ("trained",)  # a follower trains when the presenter did (tui/presence.py)
 
     def __init__(self) -> None:
         super().__init__(id="residual-view")
+        self.trained = False  # r was pressed: both stacks trained (or training)
         self.data: dict | None = None
         self.block: dict | None = None
         self.losses: dict[str, list[float]] = {"plain": [], "residual": []}
@@ -98,7 +100,15 @@ class ResidualView(LiveView):
 
     def action_train(self) -> None:
         """Train both stacks with Adam on the same batches, side by side."""
+        self.trained = True
         self.train("train", train_stacks, ("plain", "residual"))
+
+    def followed(self, moved: set) -> None:
+        """The presenter trained both stacks: so does the follower (seeded: the same losses)."""
+        if self.trained and not self.busy and not any(self.losses.values()):
+            self.action_train()
+        self.changed()
+        self.redraw()
 
     def done(self, kind: str, result) -> None:
         if kind == "flow":

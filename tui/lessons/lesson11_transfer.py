@@ -39,6 +39,7 @@ class TransferView(LiveView):
     """The frozen and trained layers, then both runs' curves and accuracies."""
 
     BINDINGS = [Binding("r", "run", "run both")]
+    FOLLOWED = ("ran",)  # a follower runs both when the presenter did (tui/presence.py)
 
     def __init__(self) -> None:
         super().__init__(id="transfer-view")
@@ -60,6 +61,13 @@ class TransferView(LiveView):
         if not self.busy:
             self.ran, self.result = True, None
             self.train("run", run_transfer, ("fine-tuned", "scratch"))
+
+    def followed(self, moved: set) -> None:
+        """The presenter ran both: so does the follower (seeded: the same curves)."""
+        if self.ran and self.result is None and not self.busy:
+            self.action_run()
+        self.changed()
+        self.redraw()
 
     def done(self, kind: str, result) -> None:
         if kind == "table":

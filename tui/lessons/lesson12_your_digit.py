@@ -79,6 +79,8 @@ class DrawView(LiveView):
         Binding("o", "open", "open image"),
     ]
 
+    FOLLOWED = ("drawing", "pen")  # a follower sees the presenter's digit (tui/presence.py)
+
     def __init__(self) -> None:
         super().__init__(id="draw-view")
         self.model = None
@@ -104,9 +106,39 @@ class DrawView(LiveView):
     def done(self, kind: str, result) -> None:
         self.model, start, self.result = result
         canvas = self.query_one(DigitCanvas)
+        drawn = canvas.pixels.any() and not np.array_equal(canvas.pixels, start)
+        if drawn:  # drawn (or the presenter's digit came) while the model loaded: keep it
+            self.result = predict(self.model, canvas.pixels)
+            self.changed()
+            return
         with self.prevent(DigitCanvas.Changed):
             canvas.set_pixels(start)
         self.note = "a held-out digit to start with: c clears it, then draw your own"
+
+    # ---- following the presenter: the canvas's pixels and pen --------------------------------
+    def _canvas(self) -> DigitCanvas:
+        canvas = self.query(DigitCanvas)
+        return canvas.first() if canvas else DigitCanvas()  # not composed yet: a blank one
+
+    @property
+    def drawing(self) -> np.ndarray:
+        """The canvas's pixels (28, 28): the step a follower mirrors."""
+        return self._canvas().pixels
+
+    @drawing.setter
+    def drawing(self, pixels: np.ndarray) -> None:
+        self._canvas().set_pixels(pixels)  # Changed: the prediction follows
+
+    @property
+    def pen(self) -> tuple[int, int]:
+        """Where the canvas's pen is (row, col)."""
+        return self._canvas().pen
+
+    @pen.setter
+    def pen(self, at: tuple[int, int]) -> None:
+        canvas = self._canvas()
+        canvas.pen = (min(max(int(at[0]), 0), SIZE - 1), min(max(int(at[1]), 0), SIZE - 1))
+        canvas.refresh()
 
     def on_digit_canvas_changed(self, message: DigitCanvas.Changed) -> None:
         if self.model is not None:
