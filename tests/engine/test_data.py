@@ -1,6 +1,7 @@
 """The IDX loader, the fixed 8,000/2,000 split and mini-batches, on the bundled MNIST files."""
 
 import gzip
+import mmap
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from engine.data import (
     load_mnist_raw,
     mnist_split,
     read_idx,
+    shared,
+    to_float,
 )
 
 # Label counts published in assets/mnist/README.md
@@ -55,6 +58,31 @@ def test_float_digits_are_converted_once_and_shared_read_only():
     assert a.images is load_mnist().images and np.shares_memory(a.images, b.images)
     assert not a.images.flags.writeable and not a.labels.flags.writeable
     assert a.labels.dtype == np.int64
+
+
+def test_digits_live_in_shared_memory_with_the_same_numbers():
+    # Served sessions are forked: shared pages count in a session's RSS only once it reads them.
+    raw, _ = load_mnist_raw()
+    digits = load_mnist().images
+    np.testing.assert_array_equal(digits, to_float(raw))  # the same float32 bits
+    assert _mapped(raw) and _mapped(digits)
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    s = shared(x)
+    np.testing.assert_array_equal(s, x)
+    assert s.dtype == x.dtype and not np.shares_memory(s, x) and _mapped(s)
+    with pytest.raises(ValueError):
+        s[0, 0] = 1.0  # read-only, as every loaded digit array
+    assert shared(np.zeros((0, 28, 28), np.uint8)).shape == (0, 28, 28)
+
+
+def _mapped(a) -> bool:
+    """True when the array's memory is an mmap (found through its chain of bases)."""
+    base = a
+    while base is not None:
+        if isinstance(base, mmap.mmap):
+            return True
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    return False
 
 
 def test_digits_subset_keeps_labels():
