@@ -11,9 +11,9 @@ from textual._context import active_message_pump
 from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.binding import Binding
-from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider
+from textual.command import CommandPalette, DiscoveryHit, Hit, Hits, Provider, SimpleProvider
 from textual.screen import Screen
-from textual.theme import Theme
+from textual.theme import Theme, ThemeProvider
 from textual.widgets import OptionList
 from textual.worker import WorkerFailed
 
@@ -206,6 +206,16 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
             self.log.warning(f"ignored a pop_screen from {caller!r}: nothing of it to pop")
             return AwaitComplete(_nothing()).call_next(self)
         return super().pop_screen()
+
+    def search_themes(self) -> None:
+        """The palette's "Theme" list, in the app's Palette: Textual's own CommandPalette here
+        lacked its guards (random keys paged it before its list was laid out: KeyError)."""
+        self.push_screen(Palette(providers=[ThemeProvider], placeholder="Search for themes…"))
+
+    def search_commands(self, commands, placeholder: str = "Search for commands…"):
+        """A list of commands, in the app's Palette (as search_themes)."""
+        provider = SimpleProvider(self.screen, commands)
+        return self.push_screen(Palette(providers=[provider], placeholder=placeholder))
 
     def action_command_palette(self) -> None:
         """Open the command palette (tui.palette: no search outlives its dismissal)."""

@@ -181,3 +181,25 @@ async def test_page_keys_on_any_option_list_with_no_room_do_nothing():
         await pilot.pause()
         await pilot.press("pagedown")  # with room, paging works
         assert app.screen.query_one(TextualOptionList).highlighted > 1
+
+
+async def test_the_theme_palette_is_the_apps_palette_and_pages_safely():
+    # Random keys (seed 2030, episode 1597806891, 160x50): the palette's "Theme" command opened
+    # Textual's own CommandPalette (App.search_themes), which has none of the app's guards, and
+    # pagedown before its list was laid out raised KeyError in OptionList._move_page.
+    app = CnnTuiApp(warm_up=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.search_themes()
+        await pilot.pause()
+        assert isinstance(app.screen, Palette)
+        await pilot.resize_terminal(60, 2)
+        await pilot.pause()
+        await pilot.press("down", "pagedown", "pageup")
+        await pilot.pause()
+        assert app.failures == [] and app.is_running
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, CommandPalette)
