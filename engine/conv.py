@@ -160,17 +160,24 @@ class Conv2d(Window2d):
                 conv2d_grad_weight_kernel(xp, grad_out, sh, sw, self.weight.grad, serial)
         # grad_input: grad_out spread out by the stride (s - 1 zeros between elements) and
         # zero-padded by k - 1, correlated at stride 1 with the flipped kernel, in/out channels
-        # swapped; read from (p, p), so the gradient of the padding is never computed.
-        gp = self._workspace("gp", (N, grad_out.shape[1], Hp + kh - 1, Wp + kw - 1), dtype)
-        pad_into_kernel(grad_out, gp, kh - 1, kw - 1, sh, sw, serial)
+        # swapped. The gradient of the padding is never computed: the first min(p, k - 1) rows
+        # and columns of that padding are left out of the buffer and reading starts p beyond
+        # them (3x3, p = 1: rows of 34, not 36, floats; the kernel computes 6% fewer outputs).
+        (top, oy0, Hg), (left, ox0, Wg) = (
+            _spread_layout(n, k, s, p, go)
+            for n, k, s, p, go in ((H, kh, sh, ph, grad_out.shape[2]),
+                                   (W, kw, sw, pw, grad_out.shape[3]))
+        )  # fmt: skip
+        gp = self._workspace("gp", (N, grad_out.shape[1], Hg, Wg), dtype)
+        pad_into_kernel(grad_out, gp, top, left, sh, sw, serial)
         w_t = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C_in, C_out, kh, kw)
         grad_input = np.empty((N, C, H, W), dtype=dtype)
         if (kh, kw) == (3, 3):  # any stride: the spread-out grad_out is correlated at stride 1
             wpk, bpk = _pack3x3(w_t, None)
-            conv2d_forward_3x3_kernel(gp, wpk, bpk, grad_input, ph, pw, serial)
+            conv2d_forward_3x3_kernel(gp, wpk, bpk, grad_input, oy0, ox0, serial)
         else:
             w_t, zeros = np.ascontiguousarray(w_t), np.zeros(C, dtype=dtype)
-            conv2d_forward_kernel(gp, w_t, zeros, grad_input, 1, 1, ph, pw, serial)
+            conv2d_forward_kernel(gp, w_t, zeros, grad_input, 1, 1, oy0, ox0, serial)
         return grad_input
 
     def explain_forward(self, ctx, index) -> Explanation:
@@ -262,6 +269,14 @@ class Conv2d(Window2d):
             f"s = {affine('j', sw, 'v', pw)}}} g[c,i,j]·w[c,c',u,v]",
             f"dL/dx[{cp},{r},{s}]", terms, index, [index], gf,
         )  # fmt: skip
+
+
+def _spread_layout(size: int, k: int, s: int, p: int, out: int) -> tuple[int, int, int]:
+    """Along one axis of grad_input's correlation: where grad_out starts in the buffer, where
+    reading starts, and the buffer's length, for an input of `size` and `out` outputs."""
+    cut = min(p, k - 1)  # leading zeros of the full (k - 1) padding that nothing reads
+    start, read = k - 1 - cut, p - cut
+    return start, read, max(read + size + k - 1, start + (out - 1) * s + 1)
 
 
 def _pack3x3(w: np.ndarray, b: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
