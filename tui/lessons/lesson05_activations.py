@@ -9,7 +9,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
-from textual_plotext import PlotextPlot
 
 from tui.lessons.base import Lesson, LessonView, Page, Question
 from tui.lessons.compute import EngineWork
@@ -17,6 +16,7 @@ from tui.lessons.layout import captioned, side_by_side, stack
 from tui.lessons.lesson03_channels import digits, explore_trained_lenet, pretrained_lenet
 from tui.render.heatmap import heatmap
 from tui.render.numbers import format_number as fmt
+from tui.widgets.marked_plot import MarkedPlot
 
 FUNCTIONS = ("ReLU", "Sigmoid", "Tanh")
 XS = np.linspace(-6.0, 6.0, 241)  # step 0.05: x = 0 is on the grid
@@ -55,7 +55,7 @@ class ActivationView(EngineWork, LessonView):
         self.function, self.at, self.channel, self.index = "ReLU", 140, 0, 0  # XS[140] = 1.0
 
     def compose(self) -> ComposeResult:
-        yield PlotextPlot(id="activation-plot")
+        yield MarkedPlot(id="activation-plot")
         yield Static(id="activation-numbers")
 
     def on_mount(self) -> None:
@@ -196,17 +196,17 @@ class ActivationView(EngineWork, LessonView):
             numbers.update(self._dead_text(dead) if dead else "computing the batch …")
             return
         y, d = r[self.function]
-        plot = self.query_one(PlotextPlot)
-        plt = plot.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.plot(XS.tolist(), y.tolist(), label=self.function.lower(), marker="braille")
-        plt.plot(XS.tolist(), d.tolist(), label="derivative", marker="braille")
+        label = self.function.lower()
+
+        def draw(plt) -> None:
+            plt.plot(XS.tolist(), y.tolist(), label=label, marker="braille")
+            plt.plot(XS.tolist(), d.tolist(), label="derivative", marker="braille")
+
         x = float(XS[self.at])
-        plt.vline(x)
-        plt.xlim(-6, 6)
-        plt.title(f"{self.function} and its derivative (x = {fmt(x)})")
-        plot.refresh()
+        # The curves are built once per function; a move only moves the marker (MarkedPlot).
+        self.query_one(MarkedPlot).show(
+            self.function, draw, x, (-6, 6), f"{self.function} and its derivative (x = {fmt(x)})"
+        )
         s = self.state()
         text = Text(no_wrap=True, overflow="crop")
         text.append(f"x = {fmt(s['x'])}:  ", "bold")
@@ -214,7 +214,8 @@ class ActivationView(EngineWork, LessonView):
         text.append(f"{self.function.lower()}'(x) = ")
         hide = self.concealed
         text.append("?" if hide and self.function == "Sigmoid" else fmt(s["d"]), "bold")
-        numbers.update(text)
+        # One line, as before (no_wrap): no layout of the whole screen for a new x.
+        numbers.update(text, layout=numbers.size.height != 1)
 
     def _dead_text(self, dead: dict) -> Text:
         width = max(30, self.size.width - 2)
