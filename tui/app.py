@@ -3,6 +3,7 @@ every action in the palette."""
 
 from __future__ import annotations
 
+import gc
 import traceback
 from functools import partial
 from typing import Any
@@ -149,6 +150,7 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
         self.failures: list[tuple[str, str]] = []  # (what was being done, traceback) per bug
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self.freeze_heap)
         if self.start == "learn":
             from tui.screens.lesson import LessonScreen
 
@@ -158,6 +160,17 @@ class CnnTuiApp(Guarded, WorkshopActions, App[None]):
         elif self.role == "participant":
             self.set_interval(FOLLOW_POLL_S, self.follow_presenter)
             self.notify("following the presenter: O explores on your own, F follows again")
+
+    @staticmethod
+    def freeze_heap() -> None:
+        """Leave what is loaded by now (modules, kernels, the first screen) out of the garbage
+        collector's full passes: each went through the whole heap, 30-130 ms with the engine
+        loaded, and froze whichever key it fell on. Called once shown and after the warm-up;
+        undone when the app ends (on_unmount), so that what it froze can be collected."""
+        gc.freeze()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # an app run in a longer process (the tests) leaves nothing pinned
 
     def publish_presence(self) -> None:
         """Presenter: write where this session is, when it moved."""

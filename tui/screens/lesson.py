@@ -5,6 +5,8 @@ The question and its answer are in lesson_questions.py, following a presenter in
 
 from __future__ import annotations
 
+import gc
+
 from rich.markup import escape
 from rich.text import Text
 from textual import work
@@ -219,6 +221,7 @@ class LessonScreen(LessonQuestions, LessonFollow, Notices, Screen):
             self.compiling = ""
         elif message.done >= message.total:
             self.compiling = ""
+            gc.freeze()  # the kernels are loaded: keep them out of full collections (app.py)
         else:
             self.compiling = f"compiling kernels {message.done}/{message.total}"
         self._refresh_chrome()
