@@ -62,6 +62,18 @@ async def test_an_answer_typed_in_one_burst_keeps_every_key(tmp_path, keys, show
         assert not screen.has_class("-asking") and screen.view.has_focus
 
 
+async def test_a_minus_typed_in_a_field_stays_in_the_field(tmp_path):
+    # The digit, minus and point keys open the answer field by priority bindings; Textual does
+    # not keep a "minus" binding from a focused field (it knows no character for that key).
+    app = learn_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await type_in_one_burst(app, pilot, ["1", "minus", "6"])
+        assert app.screen.query_one("#lesson-answer").value == "1-6"
+        await pilot.press("minus", "2")
+        assert app.screen.query_one("#lesson-answer").value == "1-6-2"
+
+
 @pytest.mark.parametrize("keys, typed", [(("minus", "6"), "-6"), (("full_stop", "5"), ".5")])
 async def test_a_minus_sign_or_a_point_opens_the_field_too(tmp_path, keys, typed):
     app = learn_app(tmp_path)

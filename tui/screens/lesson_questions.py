@@ -64,7 +64,12 @@ class LessonQuestions:
 
     def action_answer(self, start: str = "") -> None:
         """Answer the page's question (asks again if it was answered); `start` is typed first."""
-        if start and self._view_binds(KEY_OF.get(start, start)):
+        key = KEY_OF.get(start, start)
+        if start and self.focused is not None and self.focused.check_consume_key(key, start):
+            # A field being typed in (this answer field, lesson 12's file name) takes it. Textual
+            # leaves priority bindings of "minus" unfiltered there: it knows no character for it.
+            raise SkipAction()
+        if start and self._view_binds(key):
             raise SkipAction()  # the view's own key (it is bound there too): not an answer
         if self.lesson is None or self.lesson.pages[self.page].question is None:
             self.notify_once("this page asks no question", "information")
