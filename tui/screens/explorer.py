@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tui.messages import (
     CompileProgress,
@@ -18,11 +18,12 @@ from tui.messages import (
 )
 from tui.safety import Guarded
 from tui.screens.explorer_keys import BINDINGS, PANE_KEYS
-from tui.screens.help import HelpScreen
+from tui.screens.help import show_help
 from tui.screens.layer_editor import LayerEditor
 from tui.screens.presets import PresetsScreen
 from tui.widgets.background import GradCheck, SessionLoader, TrainingRun
 from tui.widgets.curves import CurvesPane
+from tui.widgets.footer import Footer
 from tui.widgets.labkit import command_rows
 from tui.widgets.layers import LayersPane
 from tui.widgets.mathpane import MathPane
@@ -475,7 +476,7 @@ class ExplorerScreen(Guarded, Screen):
 
         rows = [(key, name if doc == name else f"{name}: {doc}")
                 for key, name, _, doc in self.command_rows()]  # fmt: skip
-        self.app.push_screen(HelpScreen(rows + PANE_KEYS + WORKSHOP_KEYS))
+        show_help(self.app, rows + PANE_KEYS + WORKSHOP_KEYS)
 
     def action_back(self) -> None:
         """Back to the lesson or home screen it was opened from (stops any run)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -49,3 +51,31 @@ class HelpScreen(Guarded, ModalScreen[None]):
             yield Static(Text("cnn-tui: the math of CNNs, one operation at a time", "bold"))
             yield Static(key_table(self.rows), id="help-keys")
             yield Static(GUIDE, id="help-guide")
+
+    def on_screen_resume(self) -> None:
+        self.query_one("#help-body").scroll_home(animate=False)  # a kept screen opens at the top
+
+
+MAX_KEPT = 8  # help screens kept installed per app (one per distinct list of keys)
+_kept: WeakKeyDictionary = WeakKeyDictionary()  # app -> names of its help screens, oldest first
+
+
+def show_help(app, rows: list[tuple[str, str]]) -> None:
+    """Push the help screen for these rows, made once per list of rows and kept installed.
+
+    Why: a new HelpScreen measured and rendered its key table again on every press (a Rich
+    Table, 40 ms of CPU of the 65 ms a press cost), which 30 served people pressing ? at once
+    felt. A kept screen has its lines cached and shows again as it was, scrolled to the top.
+    """
+    name = f"help-{hash(tuple(rows))}"
+    kept = _kept.setdefault(app, [])
+    if not app.is_screen_installed(name):
+        app.install_screen(HelpScreen(rows), name)
+        kept.append(name)
+        idle = [n for n in kept if app.get_screen(n) not in app.screen_stack]
+        for old in idle[: max(0, len(kept) - MAX_KEPT)]:  # the oldest ones not on screen
+            kept.remove(old)
+            app.uninstall_screen(old)
+    screen = app.get_screen(name)
+    if screen not in app.screen_stack:
+        app.push_screen(screen)

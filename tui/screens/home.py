@@ -41,6 +41,7 @@ class HomeScreen(Notices, Screen):
     def __init__(self, warm_up: bool = True) -> None:
         super().__init__()
         self.warm_up = warm_up
+        self._marks: tuple | None = None  # the progress marks the list was last filled with
 
     def compose(self) -> ComposeResult:
         title = Text("cnn-tui", style="bold")
@@ -67,19 +68,20 @@ class HomeScreen(Notices, Screen):
         """(Re)build the list with the current progress; the highlight stays where it was."""
         from tui import lessons
 
+        progress = self.app.progress
+        marks = tuple(self._mark(e.number, progress) for e in lessons.ENTRIES)
+        if marks == self._marks:
+            return  # the same progress as the list shows: coming back from help costs nothing
+        self._marks = marks
         listing = self.query_one(OptionList)
         keep = listing.highlighted
         listing.clear_options()
-        progress = self.app.progress
-        for e in lessons.ENTRIES:
+        for e, mark in zip(lessons.ENTRIES, marks, strict=True):
             line = Text(no_wrap=True, overflow="ellipsis")
-            if not lessons.available(e.number):
+            if mark is None:
                 line.append(f" ·  {e.number:>2}  {e.title}  (coming)", style="dim")
                 listing.add_option(Option(line, id=f"lesson-{e.number}", disabled=True))
                 continue
-            total = len(lessons.load(e.number).questions)
-            done = progress.count(e.number)
-            mark = "✓" if progress.done(e.number, total) else ("◐" if done else "○")
             line.append(f" {mark}  {e.number:>2}  {e.title}")
             listing.add_option(Option(line, id=f"lesson-{e.number}"))
         listing.add_option(None)
@@ -88,6 +90,16 @@ class HomeScreen(Notices, Screen):
             line.append(f"  {what}", style="dim")
             listing.add_option(Option(line, id=f"place-{key}"))
         listing.highlighted = keep if keep is not None else 0
+
+    @staticmethod
+    def _mark(number: int, progress) -> str | None:
+        """✓ every question answered, ◐ some, ○ none; None for a lesson still to come."""
+        from tui import lessons
+
+        if not lessons.available(number):
+            return None
+        total = len(lessons.load(number).questions)
+        return "✓" if progress.done(number, total) else ("◐" if progress.count(number) else "○")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.open_option(event.option.id or "")
@@ -131,9 +143,9 @@ class HomeScreen(Notices, Screen):
 
     def action_help(self) -> None:
         """Every key of the home screen."""
-        from tui.screens.help import HelpScreen
+        from tui.screens.help import show_help
 
-        self.app.push_screen(HelpScreen([(k, d) for k, _n, _a, d in self.command_rows()]))
+        show_help(self.app, [(k, d) for k, _n, _a, d in self.command_rows()])
 
     def action_quit(self) -> None:
         """Quit the app."""

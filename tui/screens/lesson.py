@@ -282,12 +282,12 @@ class LessonScreen(LessonQuestions, LessonFollow, Notices, Screen):
 
     def action_help(self) -> None:
         """Every key of this screen and of the lesson's views."""
-        from tui.screens.help import HelpScreen
+        from tui.screens.help import show_help
 
         rows = [(key, doc) for key, _name, _action, doc in command_rows(self)]
         if self.lesson is not None:
             rows += list(self.lesson.keys)
-        self.app.push_screen(HelpScreen(rows))
+        show_help(self.app, rows)
 
     def action_quit(self) -> None:
         """Quit the app."""

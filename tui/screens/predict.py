@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 # Imported here, on the interface thread: a first import inside the worker thread raced the
 # interface's own imports (KeyError: 'engine' from the import system under load).
@@ -24,6 +24,7 @@ from tui.messages import Predicted
 from tui.render import bar_list, heatmap
 from tui.safety import why
 from tui.sandbox import current
+from tui.widgets.footer import Footer
 from tui.widgets.labkit import LabKeys, held_out_split, tile
 
 SOURCES = (("pretrained lenet", "pretrained"), ("latest training run", "latest"),

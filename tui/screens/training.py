@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from tui.colormode import use_color
@@ -18,6 +18,7 @@ from tui.messages import LabModel, Saved, TrainDone, TrainStep
 from tui.safety import why
 from tui.sandbox import current
 from tui.widgets.confusion import HELD_OUT, confusion_text, digit_card, misclassified
+from tui.widgets.footer import Footer
 from tui.widgets.hyperparams import HyperParams, parse_config
 from tui.widgets.labkit import LabKeys, RunControl, held_out_split
 from tui.widgets.run_curves import RunCurves, RunSeries

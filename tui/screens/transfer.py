@@ -10,12 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, ProgressBar, Static
+from textual.widgets import Input, Label, ProgressBar, Static
 from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from tui.colormode import use_color
 from tui.messages import TransferDone, TransferStep
+from tui.widgets.footer import Footer
 from tui.widgets.hyperparams import parse_int
 from tui.widgets.labkit import LabKeys, held_out_split
 
