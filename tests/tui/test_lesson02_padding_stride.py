@@ -53,3 +53,36 @@ async def test_lesson2_question_hides_the_size_until_answered(tmp_path):
         assert line.startswith("✗ not 3: it is 5") and worked in screen._text
         line = await answer(pilot, screen, "5")
         assert line.startswith("✓ 5: right")
+
+
+@size_ids
+async def test_lesson2_view_fits_its_width_for_any_setting_text_folded_or_not(tmp_path, size):
+    # At 80x24 with p = 3 the padded input and the output side by side, and the notes, ran
+    # past the right edge (cut, the terminal showed "outp" and "(PyTor").
+    from rich.cells import cell_len
+
+    app = learn_app(tmp_path, 2)
+    async with app.run_test(size=size) as pilot:
+        screen, view = await open_page(app, pilot, 0)
+        for folded in (False, True):
+            if folded:
+                await pilot.press("t")
+                await pilot.pause()
+            for k, s, p in [(3, 1, 3), (1, 4, 3), (1, 1, 3), (2, 2, 3), (7, 1, 0), (7, 4, 3),
+                            (3, 2, 1), (5, 1, 0)]:  # fmt: skip
+                view.settings = {"k": k, "s": s, "p": p}
+                view.compute()
+                want = {"k": k, "s": s, "p": p}  # a refusal has no settings: made at once
+                await until(lambda want=want: view.result.get("settings", want) == want)
+                await pilot.pause()
+                lines = view.render().plain.split("\n")
+                widest = max(cell_len(line) for line in lines)
+                assert widest <= view.content_size.width, (size, folded, k, s, p, widest)
+                shown = " ".join(" ".join(lines).split())
+                if (5 + 2 * p - k) >= 0:  # the output's size, as the formula gives it
+                    assert f"= {(5 + 2 * p - k) // s + 1}" in shown or "= ?" in shown
+                else:
+                    assert "fits nowhere" in shown and "Make k smaller or p larger." in shown
+                if p == 3 and k < 6:
+                    assert "some windows see only padding" in shown  # wrapped, whole words
+                    assert "(PyTorch refuses this)" in shown

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from rich.cells import cell_len
 from rich.style import Style
@@ -38,6 +40,30 @@ def stack(blocks: list[Text], gap: int = 1) -> Text:
             out.append("\n" * (gap + 1))
         out.append_text(block)
     return out
+
+
+def block_width(block: Text) -> int:
+    """The cells of a multi-line Text's widest line."""
+    return max((cell_len(line) for line in block.plain.split("\n")), default=0)
+
+
+def wrapped(paragraphs: list[Text | tuple[str, Style | str | None]], width: int) -> Text:
+    """Paragraphs (Texts, or (text, style)) wrapped at spaces to `width` cells: a lesson view
+    is drawn without wrapping so that its grids keep their shape, and its prose wraps here."""
+    out = Text(no_wrap=True, overflow="crop")
+    for k, para in enumerate(paragraphs):
+        if k:
+            out.append("\n")
+        para = para if isinstance(para, Text) else Text(para[0], para[1] or "")
+        out.append_text(Text("\n").join(para.wrap(_console(), max(width, 10))))
+    return out
+
+
+@lru_cache(maxsize=1)
+def _console():
+    from rich.console import Console
+
+    return Console(width=200, no_color=True)  # Text.wrap reads only its tab size
 
 
 def captioned(caption: str, body: Text) -> Text:

@@ -8,7 +8,7 @@ from textual.binding import Binding
 
 from tui.lessons.base import Lesson, LessonView, Page, Question
 from tui.lessons.compute import EngineWork
-from tui.lessons.layout import captioned, framed_grid, side_by_side, stack
+from tui.lessons.layout import block_width, captioned, framed_grid, side_by_side, stack, wrapped
 
 LIMITS = {"k": (1, 7), "s": (1, 4), "p": (0, 3)}
 NAMES = {"k": "kernel size k", "s": "stride s", "p": "padding p"}
@@ -176,27 +176,31 @@ class PadStrideView(EngineWork, LessonView):
                 "never_cols": cols, "never_count": str(len(s["never_cols"]))}  # fmt: skip
 
     # ---- drawing --------------------------------------------------------------------------
-    def _settings_line(self) -> Text:
+    def _settings_line(self, width: int) -> Text:
         line = Text(no_wrap=True, overflow="crop")
         for name in LIMITS:
             style = "bold reverse" if name == self.chosen else "bold"
             line.append(f" {name} = {self.settings[name]} ", style)
             line.append("  ")
-        line.append(f"←→ {NAMES[self.chosen]}", "dim")
+        hint = f"←→ {NAMES[self.chosen]}"
+        if line.cell_len + len(hint) <= width:  # the hint only where it fits whole
+            line.append(hint, "dim")
         return line
 
     def render(self) -> Text:
-        head = self._settings_line()
+        width = self.room()[0]
+        head = self._settings_line(width)
         r = self.result
         if self.problem:
-            return stack([head, Text(self.problem)])
+            return stack([head, wrapped([(self.problem, None)], width)])
         if r is None:
-            return stack([head, Text("compiling the convolution kernel (first use only) …")])
+            return stack([head, wrapped([("compiling the convolution kernel (first use only) …",
+                                          None)], width)])  # fmt: skip
         k, s, p = (self.settings[n] for n in "ksp")
         H = self.x.shape[-1]
         padded = np.pad(self.x[0, 0].astype(np.float64), p)
         if r["shape"] is None:
-            why = Text(no_wrap=False)
+            why = Text()
             why.append("No output: ", "bold")
             why.append(
                 f"the padded input is {H + 2 * p} wide (H + 2p = {H} + {2 * p}) but the "
@@ -204,32 +208,42 @@ class PadStrideView(EngineWork, LessonView):
             )
             why.append(f"{r['formula'].split(';')[0]}: ")
             why.append("no output pixels. Make k smaller or p larger.", "bold")
+            why = wrapped([why], width)
             grid = framed_grid(padded, color=self.color, pad=p)
             return stack([head, captioned("input, zero-padded", grid), why])
         h, w = r["shape"]
         i, j = divmod(self.window, w)
         top, left = i * s, j * s  # the window's corner in padded coordinates
         hide = self.concealed
-        grid = framed_grid(padded, (top, left, k, k), color=self.color, pad=p)
-        out = framed_grid(r["out"], color=self.color, cursor=None if hide else (i, j),
-                          hidden=hide)  # fmt: skip
+        window = (top, left, k, k)
+        grid = captioned(f"input + padding {p}",
+                         framed_grid(padded, window, color=self.color, pad=p))  # fmt: skip
+        out = captioned("output", Text("? x ?") if hide else framed_grid(
+            r["out"], color=self.color, cursor=(i, j)))  # fmt: skip
         reads = framed_grid(r["reads"], color=self.color, warn_zero=True)
-        blocks = [captioned(f"input + padding {p}", grid),
-                  captioned("output", out if not hide else Text("? x ?"))]  # fmt: skip
-        formula = Text(r["formula"].split(";")[0] if not hide else
-                       "H_out = floor((H + 2p - k) / s) + 1 = ?", no_wrap=True)  # fmt: skip
+        formula = wrapped([(r["formula"].split(";")[0] if not hide else
+                            "H_out = floor((H + 2p - k) / s) + 1 = ?", None)], width)  # fmt: skip
         rows, cols = self.never_read()
-        note = Text(no_wrap=False)
-        note.append("times each pixel is read", "bold")
+        notes = []
         if cols or rows:
             listed = ", ".join(map(str, cols)) or "none", ", ".join(map(str, rows)) or "none"
-            note.append(f"\nnever read: columns {listed[0]}; rows {listed[1]}",
-                        "bold reverse" if not self.color else "bold red")  # fmt: skip
+            notes.append((f"never read: columns {listed[0]}; rows {listed[1]}",
+                          "bold reverse" if not self.color else "bold red"))  # fmt: skip
         if p > k // 2:
-            note.append(f"\np = {p} > k // 2 = {k // 2}: some windows see only padding "
-                        "(PyTorch refuses this)", "italic")  # fmt: skip
-        return stack([head, side_by_side(blocks), formula,
-                      side_by_side([reads, note])], gap=0)  # fmt: skip
+            notes.append((f"p = {p} > k // 2 = {k // 2}: some windows see only padding "
+                          "(PyTorch refuses this)", "italic"))  # fmt: skip
+        gap = 3
+        if block_width(grid) + gap + block_width(out) <= width:
+            room = width - block_width(reads) - gap  # the note beside the counts
+            note = wrapped([("times each pixel is read", "bold"), *notes], room)
+            return stack([head, side_by_side([grid, out], gap), formula,
+                          side_by_side([reads, note], gap)], gap=0)  # fmt: skip
+        # Too narrow for the input and output side by side (large padding at 80 columns):
+        # the output goes beside the counts and the notes under them, wrapped.
+        counts = captioned("times each pixel is read", reads)
+        return stack([head, grid, formula, side_by_side([counts, out], gap),
+                      wrapped(notes, width)] if notes else
+                     [head, grid, formula, side_by_side([counts, out], gap)], gap=0)  # fmt: skip
 
 
 def _ask_width(state: dict) -> str:
