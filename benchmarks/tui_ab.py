@@ -32,7 +32,11 @@ def main() -> None:
         for name, tree in trees.items():
             load = os.getloadavg()[0]
             cmd = [sys.executable, "benchmarks/bench_tui.py", "--child", "--steps", str(args.steps)]
-            out = subprocess.run(cmd, cwd=tree, capture_output=True, text=True, check=False)
+            # Each tree imports its own tui/ and engine/, not the installed (editable) package:
+            # without this the old tree's child ran today's app, which opens on the home screen,
+            # and waited forever for an explorer session.
+            env = {**os.environ, "PYTHONPATH": os.path.abspath(tree)}
+            out = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
             if out.returncode:
                 sys.exit(f"{name} failed:\n{out.stderr[-2000:]}")
             res = json.loads(out.stdout.strip().splitlines()[-1])
