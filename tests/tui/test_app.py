@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _pilot import plain, press_busy, ready, settle, status
+from textual.strip import Strip
 
 from tui.app import CnnTuiApp
 from tui.screens.layer_editor import LayerEditor
@@ -66,6 +67,41 @@ async def test_backward_is_refused_until_the_forward_pass_is_done_then_gradients
         assert math.rstrip().endswith(f"= {s.stepper.grads[0][0, 0, i, j]:.4g}".replace(".0", ""))
         await pilot.press("b")
         assert "the backward pass is complete: u applies" in status(screen)
+
+
+def on_screen(widget) -> list[str]:
+    """The widget's content lines as the screen now holds them (only refreshed lines redrawn)."""
+    update = widget.screen._compositor.render_full_update()
+    box = widget.content_region
+    rows = update.strips[box.y : box.y + box.height]
+    return [Strip.join(list(row)).crop(box.x, box.x + box.width).text.rstrip() for row in rows]
+
+
+def laid_out_fresh(widget) -> list[str]:
+    """The same lines laid out from scratch at the widget's content width."""
+    console = widget.app.console
+    options = console.options.update(width=widget.content_size.width, height=None)
+    widget._laid_out = None
+    lines = console.render_lines(widget.render(), options, pad=False)
+    lines += [[]] * (widget.content_size.height - len(lines))
+    return ["".join(seg.text for seg in line).rstrip() for line in lines][: len(lines)]
+
+
+async def test_the_screen_shows_each_pane_as_it_now_is_after_every_step():
+    # The layers and optimizer panes repaint only the lines that changed, and the optimizer
+    # pane none when a step changed nothing it shows: what the screen holds must still be
+    # exactly a fresh layout of each pane, step after step, through an update and an undo.
+    app = CnnTuiApp(start="explore")
+    async with app.run_test(size=WIDE) as pilot:
+        screen = await ready(pilot)
+        layers, opt = screen.query_one(LayersPane), screen.query_one(OptimizerPane)
+        for key in ("1", "f", "f", "b", "b", "u", "f", "f", "b", "b", "u", "z", "z", "i", "o"):
+            await pilot.press(key)
+            await pilot.pause()
+            for pane in (layers, opt):
+                height = pane.content_size.height
+                assert on_screen(pane) == laid_out_fresh(pane)[:height], (key, pane)
+        assert "SGD+momentum" in " ".join(on_screen(opt))
 
 
 async def test_update_shows_each_term_of_the_optimizer():

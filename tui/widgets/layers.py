@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.console import Group
+from rich.segment import SegmentLines
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -12,7 +13,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.widgets.linediff import repaint_changed
+from tui.widgets.linediff import laid_out, repaint_changed
 
 # Where the pass stands: "down" = next op is this row's forward, "up" = its backward.
 MARKS = {"down": "▼", "up": "▲", "update": "◆", "done": "✓"}
@@ -145,12 +146,14 @@ class LayersPane(Widget, can_focus=True):
             self.post_message(self.Selected(new))
         self._drawn = repaint_changed(self, self._drawn)
 
-    def render(self) -> Group | Text:
+    def render(self) -> Group | Text | SegmentLines:
         """A table: mark, index, layer, output shape, params; the selected layer is reversed.
 
         The loss and update rows follow the table as whole lines: they have no shape or count,
         and "loss CE = 0.07712" needs more than the layer column at 80 columns.
         """
+        if (lines := laid_out(self)) is not None:
+            return lines
         if not self.rows:
             return Text("loading the model …")
         table = Table.grid(padding=(0, 1), expand=True)

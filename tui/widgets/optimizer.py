@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from rich.segment import SegmentLines
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.widgets.linediff import repaint_changed
+from tui.widgets.linediff import laid_out, repaint_changed
 
 
 def _at(value, flat: int):
@@ -137,7 +138,31 @@ class OptimizerPane(Widget, can_focus=True):
             return
         self.opt, self.names, self.note, self._shown = opt, list(names), note, key
         self._clamp()
-        self._drawn = repaint_changed(self, self._drawn)
+        seen = self._seen()
+        if seen != self._seen_last:  # a forward step changes none of what the pane shows
+            self._seen_last = seen
+            self._drawn = repaint_changed(self, self._drawn)
+
+    _seen_last = None
+    _record_held = None
+
+    def _seen(self) -> tuple:
+        """What the pane shows, in brief: the optimizer and its settings, the element's value
+        and gradient, its last update record, the pane's size. Laying out the pane's table
+        is most of a step's time, so a step that changes none of these draws nothing."""
+        opt = self.opt
+        if opt is None or not opt.params:
+            return (id(opt),)
+        i, flat = self.param_index, self.element
+        p = opt.params[i]
+        try:
+            record = opt.explain(i).get("value_after")  # read-only, replaced by each update
+        except ValueError:
+            record = None
+        self._record_held = record  # alive while its id is kept below: no reuse of the id
+        grad = None if p.grad is None else float(p.grad.flat[flat])
+        return (id(opt), describe(opt), tuple(self.names), self.note, i, flat, p.requires_grad,
+                float(p.value.flat[flat]), grad, id(record), self.content_size)  # fmt: skip
 
     def _clamp(self) -> None:
         n = len(self.opt.params) if self.opt is not None else 0
@@ -156,8 +181,10 @@ class OptimizerPane(Widget, can_focus=True):
         self.element += delta
         self._clamp()
 
-    def render(self) -> Text | Table:
+    def render(self) -> Text | Table | SegmentLines:
         """Header, selected element, then the update's terms (or why there are none yet)."""
+        if (lines := laid_out(self)) is not None:
+            return lines
         opt = self.opt
         if opt is None or not opt.params:
             return Text("no optimizer yet")
