@@ -14,7 +14,7 @@ from reference import KERNEL_RUNS, conv2d_backward_ref, conv2d_forward_ref, nume
 
 from engine._jit import num_threads
 from engine.conv import Conv2d
-from engine.conv_kernels import TILE, kernel_path
+from engine.conv_kernels import GW_BLOCK, GW_CI, TILE, kernel_path
 
 
 def make(cin, cout, k, s, p, dtype=np.float32, seed=0) -> Conv2d:
@@ -55,8 +55,10 @@ CASES = [
     (2, 2, 3, 5, 6, 1, 2, 2),
     (1, 2, 3, 3, 4, (5, 6), 1, 1),  # kernel as large as the padded input: 1x1 output
     (2, 1, 2, 9, 8, 4, 3, 0),
+    (2, 33, 11, 6, 5, 3, 1, 1),  # 3x3 grad_weight: two blocks of GW_BLOCK out, GW_CI + 1 in
 ]
 assert (50 - 1) * 52 + 47 > TILE
+assert GW_BLOCK < 11 < 2 * GW_BLOCK and GW_CI < 33 <= 2 * GW_CI
 
 
 @pytest.mark.parametrize("path", ["serial", "parallel"])
