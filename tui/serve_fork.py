@@ -54,6 +54,7 @@ def warm_kernels() -> str:
         return "each session loads its own (no fork-safe threading layer)"
     from engine.warmup import warmup
 
+    compile_in_child(warmup)
     try:
         warmup()
     except (ValueError, ImportError, OSError) as exc:  # TBB would not load: nothing launched
@@ -61,6 +62,26 @@ def warm_kernels() -> str:
         return f"each session loads its own (TBB: {exc})"
     KERNELS["loaded"] = True
     return f"loaded once for every session ({numba.threading_layer()} threading layer)"
+
+
+def compile_in_child(warmup) -> None:
+    """Compile the kernels into Numba's disk cache in a forked child; this process then loads
+    them from the cache.
+
+    Why: compiling leaves LLVM's working memory (about 85 MB) in the process that compiled,
+    and every page of the fork server counts in each session's RSS: after a first
+    `cnn-tui serve` on a machine (or a changed kernel) sessions weighed 165-200 MB, not 90.
+    Loading from the cache costs under a second; no kernel has run here yet, so forking is safe.
+    """
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            warmup()
+            code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(pid, 0)  # whatever the child managed is cached; the rest compiles here
 
 
 def end_with_parent(parent: int) -> None:

@@ -102,6 +102,17 @@ def test_kernels_are_loaded_once_for_every_session_when_tbb_is_there(server):
         assert said and "each session loads its own" in said[0]
 
 
+def test_kernels_compile_in_a_child_that_finished_before_the_server_loads_them(tmp_path):
+    # The fork server's own pages count in every session's RSS: LLVM's memory from a compile
+    # must stay in a child that is gone; the server then loads the kernels from the cache.
+    from tui.serve_fork import compile_in_child
+
+    ran = tmp_path / "ran"
+    compile_in_child(lambda: ran.write_text(str(os.getpid())))
+    assert ran.exists() and int(ran.read_text()) != os.getpid()  # another process, finished
+    compile_in_child(lambda: 1 / 0)  # a child that fails: the server goes on (and compiles)
+
+
 async def test_a_session_arrives_over_the_websocket_and_a_key_changes_it(server):
     client = await ServeClient(server["url"], 80, 24).connect()
     try:
