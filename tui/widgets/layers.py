@@ -70,6 +70,38 @@ def count_text(n: int | None) -> str:
     return f"{n / 1000:.1f}k" if n < 1_000_000 else f"{n / 1e6:.1f}M"
 
 
+def grid_lines(cells: list[list[Text]], width: int) -> list[Text] | list[Table]:
+    """Rows of (mark, index, label, shape[, count]) as lines `width` wide: the label takes what
+    the others leave, one space between columns. It is the layout of a Rich Table.grid(padding=
+    (0, 1), expand=True) with those columns, built directly: the table's layout took a fifth of
+    an explorer step. Too narrow for a label: the table itself, which knows how to squeeze."""
+    right = [max(row[k].cell_len for row in cells) for k in range(3, len(cells[0]))]
+    label = width - 1 - 2 - sum(right) - len(cells[0]) + 1
+    if label < 1:
+        table = Table.grid(padding=(0, 1), expand=True)
+        table.add_column(width=1, no_wrap=True)
+        table.add_column(justify="right", width=2, no_wrap=True)
+        table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        for _ in right:
+            table.add_column(justify="right", no_wrap=True)
+        for row in cells:
+            table.add_row(*row)
+        return [table]
+    lines = []
+    for row in cells:
+        mark, index, name = row[0].copy(), row[1].copy(), row[2].copy()
+        mark.align("left", 1)  # padded in the cell's own style, as the table does
+        index.align("right", 2)
+        name.truncate(label, overflow="ellipsis", pad=True)
+        parts = [mark, index, name]
+        for cell, w in zip(row[3:], right, strict=True):
+            cell = cell.copy()
+            cell.align("right", w)
+            parts.append(cell)
+        lines.append(Text(" ", no_wrap=True).join(parts))
+    return lines
+
+
 class LayersPane(Widget, can_focus=True):
     """Up/down select a layer (posts Selected); the marker shows the next operation."""
 
@@ -156,16 +188,9 @@ class LayersPane(Widget, can_focus=True):
             return lines
         if not self.rows:
             return Text("loading the model …")
-        table = Table.grid(padding=(0, 1), expand=True)
-        table.add_column(width=1, no_wrap=True)
-        table.add_column(justify="right", width=2, no_wrap=True)
-        table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        table.add_column(justify="right", no_wrap=True)
         wide = self.content_size.width >= 36  # narrow: the counts move to the border subtitle
-        if wide:
-            table.add_column(justify="right", no_wrap=True)
         head = [Text("layer", "dim"), Text("out", "dim"), Text("params", "dim")]
-        table.add_row("", "", *head[: 3 if wide else 2])
+        cells = [[Text(), Text(), *head[: 3 if wide else 2]]]
         tail = []
         for r, row in enumerate(self.rows):
             mark = ""
@@ -180,9 +205,8 @@ class LayersPane(Widget, can_focus=True):
             style = "reverse bold" if is_layer and r - 1 == self.selected else ""
             if not is_layer:
                 style = "italic"
-            cells = [Text(mark, "bold"), index, Text(row.label, style)]
-            cells.append(shape_text(row.shape) if row.shape else "")
+            cells.append([Text(mark, "bold"), Text(index), Text(row.label, style),
+                          Text(shape_text(row.shape) if row.shape else "")])  # fmt: skip
             if wide:
-                cells.append(count_text(row.params))
-            table.add_row(*cells)
-        return Group(table, *tail)
+                cells[-1].append(Text(count_text(row.params)))
+        return Group(*grid_lines(cells, self.content_size.width), *tail)
