@@ -125,7 +125,11 @@ def _cache_render(render: Callable) -> Callable:
 
     @wraps(render)
     def cached(self):
-        key = (self._render_version, self.size, self.concealed, self.mode)
+        # What a render depends on: the state (version), the width it draws to and the room
+        # under it (room(): the terminal's height), not its own height, which the render
+        # decides: keyed on that, a view that grew was drawn twice (measured, then painted).
+        key = (self._render_version, self.size.width, self.app.size.height, self.concealed,
+               self.mode, self.color)  # fmt: skip
         if self._render_cached[0] != key:
             self._render_cached = (key, render(self))
         return self._render_cached[1]
@@ -221,6 +225,8 @@ class LessonView(Widget, can_focus=True):
         """Whether the view's new render has another number of lines than the last laid out."""
         if not self._caches_render or not self.is_mounted or self.styles.text_wrap != "nowrap":
             return True  # children, or wrapped lines: let Textual measure
+        if not self.size.width:
+            return True  # not laid out yet: a render now would be drawn for no width
         shown = self.render()  # cached: the paint that follows reuses it
         lines = shown.plain.count("\n") if isinstance(shown, Text) else None
         if lines is None or lines != self._laid_out_lines:
@@ -242,10 +248,20 @@ class LessonView(Widget, can_focus=True):
 
     def refresh(self, *regions, repaint: bool = True, layout: bool = False,
                 recompose: bool = False):  # fmt: skip
-        """Textual's refresh; a repaint also forgets the cached render."""
-        if repaint or layout:
+        """Textual's refresh; a repaint also forgets the cached render (not one for a new
+        size: the render's key has the width, and its height is the render's own)."""
+        if (repaint or layout) and not self._sizing:
             self._render_version += 1
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    _sizing = False
+
+    def _size_updated(self, size, virtual_size, container_size, layout: bool = True) -> bool:
+        self._sizing = True  # Textual refreshes a widget whose size it sets
+        try:
+            return super()._size_updated(size, virtual_size, container_size, layout)
+        finally:
+            self._sizing = False
 
     def watch_concealed(self, _old: bool, _new: bool) -> None:
         self.refresh(layout=True)
