@@ -1,7 +1,10 @@
 """The lessons section of bench_tui.py (`bench_tui.py --lessons`): open, step and cold-start times.
 
-  open    = push LessonScreen(n) on the running app until its view has its numbers and the
-            screen was painted (first open in the process, then a reopen);
+  open    = push LessonScreen(n) on the running app until the screen, with its view, was
+            painted: what the learner sees first (a view still computing shows that it is, with
+            progress: lesson 9 trains three nets for seconds); first open in the process, then
+            a reopen;
+  numbers = the same push until the view has its numbers (view.ready) and was painted again;
   step    = one key of the lesson's view (slide, change k, move x, ...) until handled and the
             screen repainted (bench_tui.timed_key), 40 per lesson;
   cold    = `cnn-tui learn 1` on an empty NUMBA_CACHE_DIR: process launch until the first key
@@ -37,6 +40,14 @@ STEP_KEYS = {
 }
 
 
+async def _shown(app, pilot, screen) -> None:
+    """Wait until the lesson screen and its view are mounted, then paint."""
+    while not (screen.is_mounted and screen.view is not None and screen.view.is_mounted):
+        await asyncio.sleep(0.002)
+    await pilot._wait_for_screen()
+    app.screen._on_timer_update()
+
+
 async def _settle(app, pilot, screen) -> None:
     """Wait until the lesson's view has its numbers, then paint."""
     while not (screen.is_mounted and screen.view is not None and screen.view.ready):
@@ -53,7 +64,8 @@ async def child_lessons(numbers: list[int]) -> dict:
     from tui.screens.lesson import LessonScreen
 
     app = CnnTuiApp(start="home")
-    out: dict = {"open_first": {}, "open_again": {}, "steps": {}}
+    out: dict = {"open_first": {}, "open_again": {}, "ready_first": {}, "ready_again": {},
+                 "steps": {}}  # fmt: skip
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         for n in numbers:
@@ -61,8 +73,10 @@ async def child_lessons(numbers: list[int]) -> dict:
                 t = time.perf_counter()
                 screen = LessonScreen(n)
                 await app.push_screen(screen)
-                await _settle(app, pilot, screen)
+                await _shown(app, pilot, screen)
                 out[kind][n] = (time.perf_counter() - t) * 1000
+                await _settle(app, pilot, screen)
+                out[kind.replace("open", "ready")][n] = (time.perf_counter() - t) * 1000
                 if kind == "open_first":
                     await app.pop_screen()
                     await pilot.pause()
@@ -143,20 +157,23 @@ def lessons_report(runs: int) -> str:
         f"lessons ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; headless 120x40; "
         f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)",
         "",
-        f"{'lesson':<8}{'open 1st':>10}{'reopen':>9}{'step med':>10}{'step p95':>10}{'max':>8}",
+        f"{'lesson':<8}{'open 1st':>10}{'reopen':>9}{'numbers 1st':>13}{'again':>8}"
+        f"{'step med':>10}{'step p95':>10}{'max':>8}",
     ]
     all_steps = []
     for n in numbers:
-        steps = warm["steps"][str(n)]
+        steps, k = warm["steps"][str(n)], str(n)
         all_steps += steps
-        lines.append(f"{n:<8}{warm['open_first'][str(n)]:>8.0f}ms{warm['open_again'][str(n)]:>7.0f}"
-                     f"ms{statistics.median(steps):>8.1f}ms{percentile(steps, 95):>8.1f}ms"
+        lines.append(f"{n:<8}{warm['open_first'][k]:>8.0f}ms{warm['open_again'][k]:>7.0f}ms"
+                     f"{warm['ready_first'][k]:>11.0f}ms{warm['ready_again'][k]:>6.0f}ms"
+                     f"{statistics.median(steps):>8.1f}ms{percentile(steps, 95):>8.1f}ms"
                      f"{max(steps):>6.0f}ms")  # fmt: skip
     worst_open = max(warm["open_again"].values())
     lines += [
         "",
         f"worst reopen {worst_open:.0f} ms (target <= {TARGETS['open_ms']:.0f} ms); worst first "
-        f"open {max(warm['open_first'].values()):.0f} ms",
+        f"open {max(warm['open_first'].values()):.0f} ms; numbers on screen (reopen) at worst "
+        f"{max(warm['ready_again'].values()):.0f} ms",
         f"step p95 over all lessons {percentile(all_steps, 95):.1f} ms "
         f"(target <= {TARGETS['step_p95_ms']:.0f} ms)",
         "cold cache, `learn 1` (median of "
