@@ -197,16 +197,23 @@ class ChannelsView(EngineWork, LessonView):
         width, height = self.room()
         if self.mode == "sum":
             return self._render_sum(r, width)
-        maps = r["maps1"]
-        side = tile_side(len(maps) + 1, width, height - 1)
-        digit = heatmap(r["x"], max_width=side, max_height=side // 2, color=self.color)
-        cards = [captioned(f"digit ({r['label']})", digit)]
-        for c in range(len(maps)):
-            hm = heatmap(maps[c], max_width=side, max_height=side // 2, color=self.color)
-            cards.append(captioned(f"map {c}", hm))
-        head = Text(f"digit #{self.index} → conv1: {len(maps)} filters, {len(maps)} maps",
-                    style="bold")  # fmt: skip
-        return stack([head, tile(cards, width, gap=2)], gap=0)
+        # The maps depend on the digit only: the arrows (which move the position the next page
+        # explains) and the question redraw nothing of them.
+        key = (self.index, width, height, self.color)
+        if self._maps_drawn[0] != key:
+            maps = r["maps1"]
+            side = tile_side(len(maps) + 1, width, height - 1)
+            digit = heatmap(r["x"], max_width=side, max_height=side // 2, color=self.color)
+            cards = [captioned(f"digit ({r['label']})", digit)]
+            for c in range(len(maps)):
+                hm = heatmap(maps[c], max_width=side, max_height=side // 2, color=self.color)
+                cards.append(captioned(f"map {c}", hm))
+            head = Text(f"digit #{self.index} → conv1: {len(maps)} filters, {len(maps)} maps",
+                        style="bold")  # fmt: skip
+            self._maps_drawn = (key, stack([head, tile(cards, width, gap=2)], gap=0))
+        return self._maps_drawn[1].copy()
+
+    _maps_drawn: tuple = (None, None)  # (digit, width, height, colour), the maps drawn for it
 
     def _render_sum(self, r: dict, width: int) -> Text:
         i, j = r["pos"]
