@@ -137,6 +137,12 @@ def _cache_render(render: Callable) -> Callable:
     return cached
 
 
+def _same_text(a, b) -> bool:
+    """Whether two renders are the same picture (a repaint converts every span again)."""
+    return (isinstance(a, Text) and isinstance(b, Text) and a.plain == b.plain
+            and a.spans == b.spans and a.style == b.style)  # fmt: skip
+
+
 @lru_cache(maxsize=32)
 def page_texts(markdown_file: str) -> list[str]:
     """The pages of assets/lessons/<markdown_file>, split at PAGE_MARK lines."""
@@ -216,9 +222,13 @@ class LessonView(Widget, can_focus=True):
         A layout of the whole screen (every widget measured again, the view rendered twice)
         was most of a key's time; it is asked for only when the view's height changes.
         """
+        before = self._render_cached[1]
         self._render_version += 1  # the state changed: the next render() computes afresh
         layout = self._height_changed()
-        Widget.refresh(self, layout=layout)  # Widget's: keeps the render just computed
+        key, shown = self._render_cached
+        fresh = key is not None and key[0] == self._render_version  # rendered for this state
+        if layout or not fresh or not _same_text(before, shown):  # else: the same picture
+            Widget.refresh(self, layout=layout)  # Widget's: keeps the render just computed
         self.post_message(self.Changed(self))
 
     def _height_changed(self) -> bool:
