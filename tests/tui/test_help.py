@@ -55,3 +55,34 @@ async def test_the_home_list_is_rebuilt_only_when_progress_changed(tmp_path):
         await pilot.press("question_mark", "escape")
         shown = str(listing.get_option_at_index(0).prompt)
         assert listing.get_option_at_index(0) is not first and "○" not in shown  # ◐ or ✓
+
+
+def test_the_key_table_is_laid_out_once_per_width_and_draws_what_the_table_draws():
+    import io
+
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    from tui.screens.explorer_keys import BINDINGS, PANE_KEYS
+    from tui.screens.help import LaidOutOnce, key_table
+
+    rows = [(b.key_display or b.key, b.description) for b in BINDINGS] + PANE_KEYS
+    drawn = []
+
+    class Counted(type(key_table(rows))):
+        def __rich_console__(self, console, options):
+            drawn.append(options.max_width)
+            yield from super().__rich_console__(console, options)
+
+    table = key_table(rows)
+    table.__class__ = Counted
+    once = LaidOutOnce(table)
+    console = Console(file=io.StringIO(), color_system="truecolor", width=200)
+    for width in (12, 30, 60, 100, 160):  # narrow ones wrap the descriptions
+        options = console.options.update_width(width)
+        assert console.render_lines(once, options) == console.render_lines(key_table(rows), options)
+        assert console.render_lines(once, options) == console.render_lines(key_table(rows), options)
+        assert Measurement.get(console, options, once) == Measurement.get(
+            console, options, key_table(rows)
+        )
+    assert drawn == [12, 30, 60, 100, 160]  # once per width, replayed the second time

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from weakref import WeakKeyDictionary
 
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -34,6 +35,33 @@ def key_table(rows: list[tuple[str, str]]) -> Table:
     return table
 
 
+class LaidOutOnce:
+    """A Rich renderable drawn once per width and set of options, then replayed.
+
+    Why: Textual renders a widget's content once to measure its height and again to draw it,
+    and a Rich Table of 20-50 keys does all its work (measuring every cell, wrapping) each
+    time: a large part of a first `?`. The segments replayed are the ones the table made.
+    """
+
+    def __init__(self, renderable) -> None:
+        self.renderable = renderable
+        self._lines: dict[tuple, list] = {}
+        self._sizes: dict[tuple, Measurement] = {}
+
+    def __rich_console__(self, console, options):
+        key = (options.max_width, options.min_width, options.justify, options.overflow,
+               options.no_wrap, options.markup, options.highlight)  # fmt: skip
+        if key not in self._lines:
+            self._lines[key] = list(console.render(self.renderable, options))
+        yield from self._lines[key]
+
+    def __rich_measure__(self, console, options) -> Measurement:
+        key = (options.max_width, options.min_width)
+        if key not in self._sizes:
+            self._sizes[key] = Measurement.get(console, options, self.renderable)
+        return self._sizes[key]
+
+
 class HelpScreen(Guarded, ModalScreen[None]):
     """A scrollable list of keys; escape, q or ? closes it."""
 
@@ -49,7 +77,7 @@ class HelpScreen(Guarded, ModalScreen[None]):
         with VerticalScroll(id="help-body") as body:
             body.border_title = "Keys (escape closes)"
             yield Static(Text("cnn-tui: the math of CNNs, one operation at a time", "bold"))
-            yield Static(key_table(self.rows), id="help-keys")
+            yield Static(LaidOutOnce(key_table(self.rows)), id="help-keys")
             yield Static(GUIDE, id="help-guide")
 
     def on_screen_resume(self) -> None:
