@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from _pilot import plain
+from _pilot import plain, settle
 from textual.app import App
 from textual.widgets import Input, Select
 
@@ -176,7 +176,9 @@ async def test_refusals_name_the_problem_without_internal_names_and_stay_in_the_
         assert "out_channels must be a positive integer, got 0" in shown
         assert "from_spec" not in shown and "spec:" not in shown
         await pilot.press("enter")
-        await pilot.pause()
+        # The note travels as messages (Input.Submitted, then the app's Notify): under load one
+        # pause was not always enough (CI with -n 2 at load 9 saw no note yet).
+        await settle(pilot, lambda: list(app._notifications))
         assert app.screen is editor and app.result == "unset"
         notes = [n.message for n in app._notifications]
         assert notes and all(len(m) <= 34 and "\n" not in m for m in notes)  # one toast line
