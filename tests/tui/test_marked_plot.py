@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _pilot import settle
 from textual.app import App
 
 from tui.lessons.lesson05_activations import XS, curve
@@ -66,3 +67,22 @@ async def test_a_title_too_long_to_fit_is_left_out_as_plotext_does():
         theme = plot._get_plotext_theme_name(app.theme)
         assert cells(shown) == cells(plot._build(theme, marked=True))
         assert np.all([ch == " " for ch, _ in cells(shown)[0]])
+
+
+async def test_figures_built_ahead_show_without_a_build_and_as_plotext_draws_them():
+    # Lesson 5's first `f` to a function built its figure twice (45-90 ms on a key): the other
+    # functions are now built ahead, soon after, one at a time.
+    app = PlotApp()
+    async with app.run_test(size=(80, 14)) as pilot:
+        plot = app.query_one(MarkedPlot)
+        theme = plot._get_plotext_theme_name(app.theme)
+        plot.show("ReLU", drawer("ReLU"), 1.0, (-6, 6), "ReLU and its derivative (x = 1)")
+        for name in ("Sigmoid", "Tanh"):
+            plot.ahead(name, drawer(name), 1.0, (-6, 6), f"{name} and its derivative (x = 1)")
+        await settle(pilot, lambda: not plot._ahead and plot.builds == 2 * 3)
+        for name in ("Sigmoid", "Tanh"):
+            plot.show(name, drawer(name), 2.0, (-6, 6), f"{name} and its derivative (x = 2)")
+            shown = plot.render()
+            assert plot.builds == 6, name  # shown from the figure built ahead
+            assert cells(shown) == cells(plot._build(theme, marked=True)), name
+            plot.builds -= 1  # that comparison's own build

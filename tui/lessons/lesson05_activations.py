@@ -195,18 +195,17 @@ class ActivationView(EngineWork, LessonView):
             dead = r.get("dead")
             numbers.update(self._dead_text(dead) if dead else "computing the batch …")
             return
-        y, d = r[self.function]
-        label = self.function.lower()
-
-        def draw(plt) -> None:
-            plt.plot(XS.tolist(), y.tolist(), label=label, marker="braille")
-            plt.plot(XS.tolist(), d.tolist(), label="derivative", marker="braille")
-
         x = float(XS[self.at])
+        title = "{} and its derivative (x = {})".format
         # The curves are built once per function; a move only moves the marker (MarkedPlot).
-        self.query_one(MarkedPlot).show(
-            self.function, draw, x, (-6, 6), f"{self.function} and its derivative (x = {fmt(x)})"
-        )
+        plot = self.query_one(MarkedPlot)
+        plot.show(self.function, self._drawer(self.function), x, (-6, 6),
+                  title(self.function, fmt(x)))  # fmt: skip
+        if not self._ahead_asked:  # the other functions' figures, built while the user reads
+            self._ahead_asked = True
+            for name in FUNCTIONS:
+                if name != self.function:
+                    plot.ahead(name, self._drawer(name), x, (-6, 6), title(name, fmt(x)))
         s = self.state()
         text = Text(no_wrap=True, overflow="crop")
         text.append(f"x = {fmt(s['x'])}:  ", "bold")
@@ -216,6 +215,18 @@ class ActivationView(EngineWork, LessonView):
         text.append("?" if hide and self.function == "Sigmoid" else fmt(s["d"]), "bold")
         # One line, as before (no_wrap): no layout of the whole screen for a new x.
         numbers.update(text, layout=numbers.size.height != 1)
+
+    _ahead_asked = False
+
+    def _drawer(self, name: str):
+        """draw(plt) for one function's curve and its derivative (MarkedPlot's curves)."""
+        y, d = self.result[name]
+
+        def draw(plt) -> None:
+            plt.plot(XS.tolist(), y.tolist(), label=name.lower(), marker="braille")
+            plt.plot(XS.tolist(), d.tolist(), label="derivative", marker="braille")
+
+        return draw
 
     def _dead_text(self, dead: dict) -> Text:
         width = max(30, self.size.width - 2)

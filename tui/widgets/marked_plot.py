@@ -18,11 +18,15 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual_plotext import PlotextPlot
 
+from tui.safety import Guarded
+
 VLINE, TOP_TEE, BOTTOM_TEE = "│", "┬", "┴"
+AHEAD_S = 0.4  # a figure built ahead waits this long: the first frame and keys come first
 
 
 @dataclass
@@ -56,6 +60,16 @@ def cells(text: Text) -> list[list[tuple[str, Style]]]:
             for line in text.split("\n", allow_blank=True)]  # fmt: skip
 
 
+def runs(text: Text, console) -> Text:
+    """The same picture with one span per run of a style: plotext's build and the overlay
+    (whose marker cells are spans of their own) then draw, and export, the same segments."""
+    lines = []
+    for line in text.split("\n", allow_blank=True):
+        segments = Segment.simplify(line.render(console))
+        lines.append(Text.assemble(*((seg.text, seg.style) for seg in segments if seg.text)))
+    return Text("\n").join(lines)
+
+
 def _splice(line: Text, col: int, char: str, style: Style) -> Text:
     out = line[:col]
     out.append(char, style)
@@ -63,7 +77,7 @@ def _splice(line: Text, col: int, char: str, style: Style) -> Text:
     return out
 
 
-class MarkedPlot(PlotextPlot):
+class MarkedPlot(Guarded, PlotextPlot):
     """A plotext plot of fixed curves and a vertical marker at `x` (see the module's note)."""
 
     def __init__(self, **kwargs) -> None:
@@ -72,6 +86,7 @@ class MarkedPlot(PlotextPlot):
         self._key = None  # what the curves are (a new key: a new figure)
         self._x, self._xlim, self._title = 0.0, (0.0, 1.0), ""
         self._bases: dict = {}  # (key, size, theme) -> _Base, or None: build the plain way
+        self._ahead: list[tuple] = []  # figures to build while nothing else happens (ahead)
         self.builds = 0  # plotext builds, counted (tests check that a move builds nothing)
 
     def show(self, key, draw: Callable, x: float, xlim: tuple[float, float], title: str) -> None:
@@ -79,6 +94,42 @@ class MarkedPlot(PlotextPlot):
         self._draw, self._key = draw, key
         self._x, self._xlim, self._title = float(x), (float(xlim[0]), float(xlim[1])), title
         self.refresh()
+
+    def ahead(self, key, draw: Callable, x: float, xlim: tuple[float, float], title: str) -> None:
+        """Build the figure of other curves soon (AHEAD_S, one at a time), so that showing
+        them later moves a marker instead of building twice (a first figure is also built
+        the plain way, to check the overlay): lesson 5's first `f` took 45-90 ms."""
+        self._ahead.append((key, draw, float(x), (float(xlim[0]), float(xlim[1])), title))
+        if len(self._ahead) == 1:
+            self.set_timer(AHEAD_S, self._build_ahead)
+
+    def _build_ahead(self) -> None:
+        if not self._ahead or not self.is_mounted or self._draw is None or not self.size.area:
+            self._ahead.clear()  # not laid out (or gone): those figures are built when shown
+            return
+        shown = (self._key, self._draw, self._x, self._xlim, self._title)
+        self._key, self._draw, self._x, self._xlim, self._title = self._ahead.pop(0)
+        try:
+            self._base_for(self._get_plotext_theme_name(self.app.theme))
+        finally:
+            self._key, self._draw, self._x, self._xlim, self._title = shown
+        if self._ahead:
+            self.set_timer(AHEAD_S / 4, self._build_ahead)
+
+    def _base_for(self, theme: str) -> Text | None:
+        """Make sure the figure of the current curves has its base (None: built the plain
+        way); returns plotext's own picture when it had to build it, else None."""
+        key = (self._key, self.size, theme)
+        if key in self._bases:
+            return None
+        plain = self._build(theme, marked=True)  # what plotext itself shows
+        base = self._measure(self._build(theme, marked=False))
+        if base is not None:
+            base.line_style = self._line_style(base, plain)
+            if base.line_style is None or cells(self._overlay(base)) != cells(plain):
+                base = None
+        self._bases[key] = base
+        return plain
 
     def _build(self, theme: str, marked: bool) -> Text:
         plt = self.plt
@@ -99,18 +150,11 @@ class MarkedPlot(PlotextPlot):
         if self._draw is None:
             return super().render()
         theme = self._get_plotext_theme_name(self.app.theme)
-        key = (self._key, self.size, theme)
-        if key not in self._bases:
-            plain = self._build(theme, marked=True)  # what plotext itself shows
-            base = self._measure(self._build(theme, marked=False))
-            if base is not None:
-                base.line_style = self._line_style(base, plain)
-                if base.line_style is None or cells(self._overlay(base)) != cells(plain):
-                    base = None
-            self._bases[key] = base
-            return plain
-        base = self._bases[key]
-        return self._build(theme, marked=True) if base is None else self._overlay(base)
+        plain = self._base_for(theme)
+        if plain is None:
+            base = self._bases[(self._key, self.size, theme)]
+            plain = self._build(theme, marked=True) if base is None else self._overlay(base)
+        return runs(plain, self.app.console)
 
     def _measure(self, text: Text) -> _Base | None:
         """Where the canvas, frame and title are in a figure without the marker."""
