@@ -6,12 +6,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.widgets.keyline import KeyLine
 from tui.widgets.labkit import Notices, command_rows
-from tui.widgets.option_list import OptionList
 
 PLACES = [
     ("explore", "Explorer", "step a network, one number at a time"),

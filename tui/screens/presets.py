@@ -7,11 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.safety import Guarded
-from tui.widgets.option_list import OptionList
 
 
 class PresetsScreen(Guarded, ModalScreen[str | None]):
