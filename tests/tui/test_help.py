@@ -86,3 +86,15 @@ def test_the_key_table_is_laid_out_once_per_width_and_draws_what_the_table_draws
             console, options, key_table(rows)
         )
     assert drawn == [12, 30, 60, 100, 160]  # once per width, replayed the second time
+
+
+async def test_the_home_help_lists_keys_not_twelve_keyless_lesson_rows(tmp_path):
+    # The home help showed "start this lesson" 12 times with an empty key column (the
+    # palette's rows for the lessons); the list on the home screen names the lessons.
+    app = CnnTuiApp(warm_up=False, progress=Progress(tmp_path / "p.json"))
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        assert all(key for key, _ in app.screen.rows)
+        assert "start this lesson" not in plain(app.screen.query_one("#help-keys"), 80)

@@ -144,7 +144,8 @@ class HomeScreen(Notices, Screen):
         """Every key of the home screen."""
         from tui.screens.help import show_help
 
-        show_help(self.app, [(k, d) for k, _n, _a, d in self.command_rows()])
+        # Keys only: the lessons' palette rows have none (the list on screen names them).
+        show_help(self.app, [(k, d) for k, _n, _a, d in self.command_rows() if k])
 
     def action_quit(self) -> None:
         """Quit the app."""
